@@ -28,7 +28,8 @@ export default defineConfig({
           globalSetup: ['test/testbed/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 240_000,
-          maxWorkers: 2,
+          // Tests converge whole regions of one shared testbed: files run one at a time.
+          fileParallelism: false,
         },
       },
     ],

@@ -44,7 +44,8 @@ export function startProcess(
   return { name, child, logFile };
 }
 
-function recordPid(dir: string, name: string, pid: number | undefined, command: string): void {
+/** Records a PID under `<dir>/pids.json` so the testbed stops it at the end (also one a test started). */
+export function recordPid(dir: string, name: string, pid: number | undefined, command: string): void {
   if (pid === undefined) return;
   const file = join(dir, PID_FILE);
   const pids = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
@@ -64,6 +65,16 @@ export function stopProcess(managed: Managed, graceMs = 5000): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Kills every process recorded in `<dir>/pids.json` that still runs its recorded command. */
+export function killRecorded(dir: string): void {
+  const file = join(dir, PID_FILE);
+  if (!existsSync(file)) return;
+  const entries = JSON.parse(readFileSync(file, 'utf8')) as Record<string, { pid: number; command: string }>;
+  for (const entry of Object.values(entries)) {
+    if (isAlive(entry.pid) && commandOf(entry.pid) === entry.command) process.kill(entry.pid, 'SIGKILL');
+  }
 }
 
 /**

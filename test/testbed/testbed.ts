@@ -7,7 +7,15 @@ import { resolveBinaries, resolveMotoServer } from './assets.js';
 import { applyCrds } from './crds.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { createCa, createSigningKey, issue, type Pair } from './pki.js';
-import { freePort, type Managed, reapOrphans, startProcess, stopProcess, waitFor } from './processes.js';
+import {
+  freePort,
+  killRecorded,
+  type Managed,
+  reapOrphans,
+  startProcess,
+  stopProcess,
+  waitFor,
+} from './processes.js';
 
 export const CLUSTERS = ['mgmt', 'region-a', 'region-b'] as const;
 export type ClusterName = (typeof CLUSTERS)[number];
@@ -64,6 +72,8 @@ export async function startTestbed(options: StartOptions = {}): Promise<Testbed>
   const stop = async (): Promise<void> => {
     await Promise.all(managed.map((m) => stopProcess(m)));
     managed.length = 0;
+    killRecorded(dir); // processes a test restarted
+
     if (!process.env.TESTBED_KEEP_DIR) rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals): void => {

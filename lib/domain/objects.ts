@@ -1,0 +1,92 @@
+/** The slice of a Kubernetes object identity-relay reads and writes. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+/** Names one object: apiVersion and kind, name, and namespace for namespaced kinds. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/** A stable text key of an object reference, used for maps and log fields. */
+export function refKey(ref: ObjectRef): string {
+  return `${ref.apiVersion}/${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+}
+
+/** The reference of an object. */
+export function refOf(object: KubeObject): ObjectRef {
+  const { namespace } = object.metadata;
+  return namespace
+    ? { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, namespace }
+    : { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name };
+}
+
+/** `group/version` as an apiVersion (the core group is written as `v1`). */
+export function apiVersionOf(group: string | undefined, version: string): string {
+  return group ? `${group}/${version}` : version;
+}
+
+/** Reads a dotted field path (`spec.secretRef`, `.spec.clientSecret.name`) of an object. */
+export function getPath(object: unknown, path: string): unknown {
+  let current: unknown = object;
+  for (const part of splitPath(path)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+/** Returns a copy of `object` with the dotted field path set to `value`, creating parents as needed. */
+export function setPath<T>(object: T, path: string, value: unknown): T {
+  const parts = splitPath(path);
+  const copy = structuredClone(object) as Record<string, unknown>;
+  let current = copy;
+  for (const [index, part] of parts.entries()) {
+    if (index === parts.length - 1) {
+      current[part] = value;
+    } else {
+      const next = current[part];
+      current[part] = next !== null && typeof next === 'object' ? next : {};
+      current = current[part] as Record<string, unknown>;
+    }
+  }
+  return copy as T;
+}
+
+function splitPath(path: string): string[] {
+  return path.split('.').filter((part) => part.length > 0);
+}
+
+/** Annotations, labels and names identity-relay owns or shares with kcm (the contracts in README). */
+export const ANNOTATIONS = {
+  source: 'identity-relay.dev/source',
+  format: 'identity-relay.dev/format',
+  keys: 'identity-relay.dev/keys',
+  sourceVersion: 'identity-relay.dev/source-version',
+  contentHash: 'identity-relay.dev/content-hash',
+  syncedAt: 'identity-relay.dev/synced-at',
+} as const;
+
+export const LABELS = {
+  bound: 'identity-relay.dev/bound',
+  managed: 'k0rdent.mirantis.com/managed',
+  k0rdentPrefix: 'k0rdent.mirantis.com/',
+} as const;
+
+export const FIELD_MANAGER = 'identity-relay';

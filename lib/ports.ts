@@ -1,0 +1,67 @@
+import type { KubeObject, ObjectRef } from './domain/objects.js';
+
+// The narrow interfaces the use-cases need; adapters implement them over injected clients.
+
+/** AWSCURRENT of a Secrets Manager secret, as read once per secret per batch. */
+export interface SourceValue {
+  arn: string;
+  name: string;
+  versionId: string;
+  createdDate?: Date;
+  secretString: string;
+}
+
+/** Secrets Manager, as identity-relay uses it. */
+export interface SecretSource {
+  /** Reads AWSCURRENT (one GetSecretValue). */
+  getCurrent(secretId: string): Promise<SourceValue>;
+  /** The version AWSCURRENT points at, without reading the value (one DescribeSecret). */
+  currentVersion(secretId: string): Promise<{ arn: string; name: string; versionId: string }>;
+}
+
+/** A Kubernetes Event, as shown by `kubectl describe`. */
+export interface ClusterEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** One Kubernetes cluster, as identity-relay reads and writes it. */
+export interface Cluster {
+  /** The name used in results and errors (`mgmt` or the Region's name). */
+  readonly name: string;
+  get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  list(
+    apiVersion: string,
+    kind: string,
+    options?: { namespace?: string; labelSelector?: string },
+  ): Promise<KubeObject[]>;
+  /** Server-side apply with field manager `identity-relay`, taking ownership of the fields it sets. */
+  apply(object: KubeObject): Promise<KubeObject>;
+  /** Removes labels whoever owns them (a JSON merge patch). */
+  removeLabels(ref: ObjectRef, labels: string[]): Promise<void>;
+  /** Deletes an object; an absent object is not an error. */
+  delete(ref: ObjectRef): Promise<void>;
+  isNamespaced(apiVersion: string, kind: string): Promise<boolean>;
+  recordEvent(regarding: KubeObject, event: ClusterEvent): Promise<void>;
+}
+
+/** Opens a regional cluster from its kubeconfig text; implementations cache clients per kubeconfig. */
+export interface ClusterConnector {
+  connect(name: string, kubeconfig: string, version: string): Cluster;
+}
+
+/** Structured log lines; implementations redact anything that could be a secret value. */
+export interface Log {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Metrics (CloudWatch EMF in Lambda); names are documented in README › Telemetry. */
+export interface MetricsSink {
+  count(name: string, value: number, dimensions?: Record<string, string>): void;
+  milliseconds(name: string, value: number): void;
+  /** Writes what was recorded (once per invocation). */
+  flush(): void;
+}

@@ -1,0 +1,269 @@
+import type { RegionInfo } from '../domain/graph.js';
+import { type KubeObject, LABELS, refKey, refOf } from '../domain/objects.js';
+import {
+  buildCopy,
+  credentialLabelKey,
+  type DesiredCopy,
+  isCredentialLabel,
+  planRegion,
+  type RegionAction,
+} from '../domain/regional.js';
+import { describeError, RelayError } from '../errors.js';
+import type { Cluster, ClusterConnector, Log } from '../ports.js';
+import { settleAll } from './concurrency.js';
+import { type CredentialClosure, type Graph, loadGraph } from './graph.js';
+
+/** What changed in the management cluster; each is only a hint, the state is re-read. */
+export type Change =
+  | { kind: 'secret'; namespace: string; name: string }
+  | { kind: 'credential'; namespace: string; name: string }
+  | { kind: 'region'; name: string }
+  | { kind: 'object'; apiVersion: string; objectKind: string; name: string; namespace?: string }
+  | { kind: 'all' };
+
+export interface DistributeDeps {
+  mgmt: Cluster;
+  connector: ClusterConnector;
+  log: Log;
+  systemNamespace: string;
+  now: () => Date;
+  /** Regions converged at once. */
+  concurrency?: number;
+}
+
+/** One region's outcome: the plan (executed unless dry-run) or the one-line reason it failed. */
+export interface RegionResult {
+  region: string;
+  actions: PlannedAction[];
+  error?: string;
+  retryable?: boolean;
+}
+
+/** A plan step as shown to people: never a value, only names, operations and hashes. */
+export interface PlannedAction {
+  op: RegionAction['op'];
+  object: string;
+  hash?: string;
+  previousHash?: string;
+  detail?: string;
+}
+
+export interface DistributeResult {
+  regions: RegionResult[];
+  /** Credentials whose identity could not be read, with the reason. */
+  problems: string[];
+}
+
+/**
+ * Converges every region affected by `changes` to the management cluster: plans each region from all
+ * of its Credentials, writes referenced objects before identities, releases and deletes stale copies.
+ * Regions run in parallel and fail independently.
+ */
+export async function distribute(
+  deps: DistributeDeps,
+  changes: Change[],
+  options: { dryRun?: boolean } = {},
+): Promise<DistributeResult> {
+  const graph = await loadGraph(deps.mgmt, deps.systemNamespace);
+  const targets = affectedRegions(graph, changes);
+  const results = await settleAll([...targets], deps.concurrency ?? 8, (region) =>
+    convergeRegion(deps, graph, region, options.dryRun ?? false),
+  );
+  const regions = results.map((settled, index): RegionResult => {
+    const region = [...targets][index] ?? '';
+    if (settled.status === 'fulfilled') return settled.value;
+    const retryable = settled.reason instanceof RelayError ? settled.reason.retryable : true;
+    deps.log.warn('region failed', { region, error: describeError(settled.reason) });
+    return { region, actions: [], error: describeError(settled.reason), retryable };
+  });
+  const problems = graph.closures.flatMap((c) =>
+    c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
+  );
+  return { regions, problems };
+}
+
+/** The regions a set of changes can touch. A Credential change scans every region: its old region is unknown. */
+export function affectedRegions(graph: Graph, changes: Change[]): Set<string> {
+  const regions = new Set<string>();
+  for (const change of changes) {
+    if (change.kind === 'all' || change.kind === 'credential') {
+      for (const name of graph.regions.keys()) regions.add(name);
+      continue;
+    }
+    if (change.kind === 'region') {
+      if (graph.regions.has(change.name)) regions.add(change.name);
+      continue;
+    }
+    for (const closure of graph.closures) {
+      if (closure.items.some((item) => matches(change, item.object)) && closure.credential.region) {
+        regions.add(closure.credential.region);
+      }
+    }
+  }
+  return new Set([...regions].filter((name) => graph.regions.has(name)));
+}
+
+function matches(change: Change, object: KubeObject): boolean {
+  const { name, namespace } = object.metadata;
+  if (change.kind === 'secret') {
+    return (
+      object.kind === 'Secret' &&
+      object.apiVersion === 'v1' &&
+      name === change.name &&
+      namespace === change.namespace
+    );
+  }
+  if (change.kind === 'object') {
+    return (
+      object.kind === change.objectKind &&
+      object.apiVersion === change.apiVersion &&
+      name === change.name &&
+      (change.namespace ?? undefined) === (namespace ?? undefined)
+    );
+  }
+  return false;
+}
+
+async function convergeRegion(
+  deps: DistributeDeps,
+  graph: Graph,
+  region: string,
+  dryRun: boolean,
+): Promise<RegionResult> {
+  const info = graph.regions.get(region) as RegionInfo;
+  const cluster = await connectRegion(deps, info);
+  const closures = graph.closures.filter((c) => c.credential.region === region);
+  const desired = desiredCopies(closures, deps.now());
+  const active = new Set(closures.map((c) => credentialLabelKey(c.credential.namespace, c.credential.name)));
+
+  const existing = new Map<string, KubeObject | undefined>();
+  await Promise.all(
+    desired.map(async (copy) => {
+      const ref = refOf(copy.object);
+      existing.set(refKey(ref), await cluster.get(ref));
+    }),
+  );
+  const labelled = await labelledObjects(cluster, graph, desired, deps.systemNamespace);
+  const plan = planRegion({ desired, existing, labelled, active, known: graph.credentialLabels });
+
+  if (!dryRun) {
+    for (const action of plan) {
+      if (action.op === 'create' || action.op === 'update') await cluster.apply(action.object);
+      else if (action.op === 'release') await cluster.removeLabels(action.ref, action.labels);
+      else if (action.op === 'delete') await cluster.delete(action.ref);
+    }
+  }
+  const actions = plan.map(toPlanned);
+  const writes = actions.filter((a) => a.op !== 'noop' && a.op !== 'skip-unmanaged').length;
+  deps.log.info('region converged', { region, writes, dryRun, objects: actions.length });
+  return { region, actions };
+}
+
+async function connectRegion(deps: DistributeDeps, region: RegionInfo): Promise<Cluster> {
+  const { namespace, name, key } = region.kubeconfig;
+  const secret = await deps.mgmt.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+  const encoded = (secret?.data as Record<string, string> | undefined)?.[key];
+  if (!secret || !encoded) {
+    throw new RelayError(
+      `region ${region.name}: kubeconfig Secret ${namespace}/${name} key ${key} not found`,
+      {
+        retryable: true,
+      },
+    );
+  }
+  return deps.connector.connect(
+    region.name,
+    Buffer.from(encoded, 'base64').toString('utf8'),
+    secret.metadata.resourceVersion ?? '',
+  );
+}
+
+/** Every object the region's Credentials need, merged so each carries the labels of all its Credentials. */
+function desiredCopies(closures: CredentialClosure[], now: Date): DesiredCopy[] {
+  const merged = new Map<
+    string,
+    {
+      closure: CredentialClosure;
+      item: CredentialClosure['items'][number];
+      credentials: Array<{ namespace: string; name: string }>;
+    }
+  >();
+  for (const closure of closures) {
+    if (closure.problems.length > 0) continue;
+    for (const item of closure.items) {
+      const ref = refOf(item.object);
+      if (item.namespace && ref.namespace) ref.namespace = item.namespace;
+      const key = refKey(ref);
+      const entry = merged.get(key) ?? { closure, item, credentials: [] };
+      entry.credentials.push({ namespace: closure.credential.namespace, name: closure.credential.name });
+      merged.set(key, entry);
+    }
+  }
+  return [...merged.values()].map(({ closure, item, credentials }) =>
+    buildCopy(item.object, {
+      credentials,
+      tier: item.depth,
+      ...(item.namespace ? { namespace: item.namespace } : {}),
+      rewrite: { paths: item.rewrites, namespace: closure.credential.namespace },
+      now,
+    }),
+  );
+}
+
+/** Objects in the region that carry kcm's managed label and a credential label: candidates for clean-up. */
+async function labelledObjects(
+  cluster: Cluster,
+  graph: Graph,
+  desired: DesiredCopy[],
+  systemNamespace: string,
+): Promise<KubeObject[]> {
+  const namespaces = new Set([systemNamespace, ...graph.closures.map((c) => c.credential.namespace)]);
+  for (const copy of desired)
+    if (copy.object.metadata.namespace) namespaces.add(copy.object.metadata.namespace);
+  const kinds = new Map<string, { apiVersion: string; kind: string }>([
+    ['v1/Secret', { apiVersion: 'v1', kind: 'Secret' }],
+  ]);
+  for (const entry of graph.entries) {
+    const apiVersion = entry.group ? `${entry.group}/${entry.version}` : entry.version;
+    kinds.set(`${apiVersion}/${entry.kind}`, { apiVersion, kind: entry.kind });
+  }
+  const selector = `${LABELS.managed}=true`;
+  const lists = await Promise.all(
+    [...kinds.values()].map(async ({ apiVersion, kind }) => {
+      const namespaced = await cluster.isNamespaced(apiVersion, kind).catch(() => undefined);
+      if (namespaced === undefined) return [];
+      if (!namespaced) return cluster.list(apiVersion, kind, { labelSelector: selector });
+      const perNamespace = await Promise.all(
+        [...namespaces].map((namespace) =>
+          cluster.list(apiVersion, kind, { namespace, labelSelector: selector }),
+        ),
+      );
+      return perNamespace.flat();
+    }),
+  );
+  return lists.flat().filter((object) => Object.keys(object.metadata.labels ?? {}).some(isCredentialLabel));
+}
+
+function toPlanned(action: RegionAction): PlannedAction {
+  const { ref } = action;
+  const object = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  switch (action.op) {
+    case 'create':
+      return { op: action.op, object, hash: action.hash };
+    case 'update':
+      return {
+        op: action.op,
+        object,
+        hash: action.hash,
+        ...(action.previousHash ? { previousHash: action.previousHash } : {}),
+      };
+    case 'noop':
+      return { op: action.op, object, hash: action.hash };
+    case 'skip-unmanaged':
+      return { op: action.op, object, detail: action.reason };
+    case 'release':
+      return { op: action.op, object, detail: `remove ${action.labels.join(', ')}` };
+    case 'delete':
+      return { op: action.op, object };
+  }
+}

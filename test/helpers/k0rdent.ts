@@ -1,0 +1,272 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import type { Runtime } from '../../functions/shared/runtime.js';
+import { kubeconfigConnector, kubernetesCluster } from '../../lib/adapters/kubernetes.js';
+import { secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
+import type { KubeObject } from '../../lib/domain/objects.js';
+import type { RotateDeps } from '../../lib/use-cases/rotate.js';
+import { capturingLog, capturingMetrics, rememberSecret } from './capture.js';
+import { kubeClients, kubeConfigFor, secretsManager, testbed } from './testbed-clients.js';
+
+export const SYSTEM_NAMESPACE = 'kcm-system';
+
+/** Creates a namespace if it is not there yet. */
+export async function ensureNamespace(cluster: string, name: string): Promise<void> {
+  await kubeClients(cluster)
+    .core.createNamespace({ body: { metadata: { name } } })
+    .catch((error: { code?: number }) => {
+      if (error.code !== 409) throw error;
+    });
+}
+
+/** Server-side applies objects as the test harness (not as identity-relay). */
+export async function applyAll(cluster: string, objects: KubeObject[]): Promise<void> {
+  const { objects: api } = kubeClients(cluster);
+  for (const object of objects)
+    await api.patch(object, undefined, undefined, 'test-harness', true, PatchStrategy.ServerSideApply);
+}
+
+const identity = (kind: string, version: string, references: object[] = []) => ({
+  group: 'infrastructure.cluster.x-k8s.io',
+  version,
+  kind,
+  references,
+});
+const secretRef = (nameFieldPath: string, namespaceFieldPath?: string) => ({
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  nameFieldPath,
+  ...(namespaceFieldPath ? { namespaceFieldPath } : {}),
+});
+const secretIdentity = { group: '', version: 'v1', kind: 'Secret' };
+
+/** ProviderInterfaces as kcm ships them for AWS, Azure, vSphere, OpenStack and GCP (written for these tests). */
+export const PROVIDER_INTERFACES: KubeObject[] = [
+  [
+    'aws',
+    [
+      identity('AWSClusterStaticIdentity', 'v1beta2', [secretRef('spec.secretRef')]),
+      identity('AWSClusterRoleIdentity', 'v1beta2', [
+        {
+          group: 'infrastructure.cluster.x-k8s.io',
+          version: 'v1beta2',
+          kind: 'AWSClusterControllerIdentity',
+          nameFieldPath: 'spec.sourceIdentityRef.name',
+        },
+      ]),
+      identity('AWSClusterControllerIdentity', 'v1beta2'),
+    ],
+  ],
+  [
+    'azure',
+    [
+      identity('AzureClusterIdentity', 'v1beta1', [
+        secretRef('spec.clientSecret.name', 'spec.clientSecret.namespace'),
+      ]),
+      secretIdentity,
+    ],
+  ],
+  [
+    'vsphere',
+    [identity('VSphereClusterIdentity', 'v1beta2', [secretRef('spec.secretName')]), secretIdentity],
+  ],
+  ['openstack', [secretIdentity]],
+  ['gcp', [secretIdentity]],
+].map(([name, clusterIdentities]) => ({
+  apiVersion: 'k0rdent.mirantis.com/v1beta1',
+  kind: 'ProviderInterface',
+  metadata: {
+    name: `cluster-api-provider-${name}`,
+    labels: { 'cluster.x-k8s.io/provider': `infrastructure-${name}` },
+  },
+  spec: { clusterIdentities, description: `${name} (test)` },
+}));
+
+/** The system namespace everywhere and the ProviderInterfaces in mgmt: the k0rdent ground every test stands on. */
+export async function prepareK0rdent(): Promise<void> {
+  for (const cluster of ['mgmt', 'region-a', 'region-b']) await ensureNamespace(cluster, SYSTEM_NAMESPACE);
+  await applyAll('mgmt', PROVIDER_INTERFACES);
+}
+
+/** A Region named `name` whose kubeconfig Secret points at testbed cluster `cluster`. */
+export async function createRegion(name: string, cluster: string, kubeconfig?: string): Promise<void> {
+  const text = kubeconfig ?? readFileSync(testbed().clusters[cluster]?.kubeconfig ?? '', 'utf8');
+  await applyAll('mgmt', [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `${name}-kubeconfig`, namespace: SYSTEM_NAMESPACE },
+      data: { kubeconfig: Buffer.from(text).toString('base64') },
+    },
+    {
+      apiVersion: 'k0rdent.mirantis.com/v1beta1',
+      kind: 'Region',
+      metadata: { name },
+      spec: { kubeConfig: { name: `${name}-kubeconfig`, key: 'kubeconfig' } },
+    },
+  ]);
+}
+
+/** A Credential in `namespace` naming an identity, for `region`. */
+export function credential(
+  namespace: string,
+  name: string,
+  region: string,
+  identityRef: Record<string, string>,
+): KubeObject {
+  return {
+    apiVersion: 'k0rdent.mirantis.com/v1beta1',
+    kind: 'Credential',
+    metadata: { name, namespace },
+    spec: { region, identityRef },
+  };
+}
+
+/** A management Secret bound to a Secrets Manager secret. */
+export function boundSecret(
+  namespace: string,
+  name: string,
+  source: string,
+  format: string,
+  extra: { keys?: string; labels?: Record<string, string> } = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name,
+      namespace,
+      labels: { 'identity-relay.dev/bound': 'true', ...extra.labels },
+      annotations: {
+        'identity-relay.dev/source': source,
+        'identity-relay.dev/format': format,
+        ...(extra.keys ? { 'identity-relay.dev/keys': extra.keys } : {}),
+      },
+    },
+  };
+}
+
+/** Creates a secret in the AWS endpoint (remembered as a value never to print); returns its ARN and version. */
+export async function createSource(name: string, value: string): Promise<{ arn: string; versionId: string }> {
+  const out = await secretsManager().send(
+    new CreateSecretCommand({ Name: name, SecretString: rememberSecret(value) }),
+  );
+  return { arn: out.ARN ?? '', versionId: out.VersionId ?? '' };
+}
+
+/** Rotates a secret the way moto allows (PutSecretValue moves AWSCURRENT); returns the new version. */
+export async function rotateSource(secretId: string, value: string): Promise<string> {
+  const out = await secretsManager().send(
+    new PutSecretValueCommand({ SecretId: secretId, SecretString: rememberSecret(value) }),
+  );
+  return out.VersionId ?? '';
+}
+
+/** The documented `Secret Label Updated` event (moto emits none). */
+export function labelUpdated(
+  arn: string,
+  versionId: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const name = arn.split(':secret:')[1]?.replace(/-[A-Za-z0-9]{6}$/, '') ?? '';
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Secret Label Updated',
+    source: 'aws.secretsmanager',
+    account: arn.split(':')[4],
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [arn],
+    detail: { name, labelUpdated: 'AWSCURRENT', versionId },
+    ...extra,
+  };
+}
+
+/** EventBridge events as the SQS FIFO queue delivers them to the function. */
+export function sqsBatch(events: Array<Record<string, unknown>>): {
+  Records: Array<Record<string, unknown>>;
+} {
+  return {
+    Records: events.map((event) => ({
+      messageId: randomUUID(),
+      receiptHandle: 'test',
+      body: JSON.stringify(event),
+      attributes: { MessageGroupId: String((event.resources as string[] | undefined)?.[0] ?? 'group') },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:identity-relay-rotation.fifo',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}
+
+/** A function runtime wired to the testbed, with captured logs and metrics. */
+export function testRuntime(watchNamespaces: string[] = [SYSTEM_NAMESPACE]) {
+  const log = capturingLog();
+  const metrics = capturingMetrics();
+  const source = secretsManagerSource(secretsManager());
+  const deps: RotateDeps = {
+    source,
+    mgmt: kubernetesCluster('mgmt', kubeConfigFor('mgmt')),
+    connector: kubeconfigConnector(),
+    log,
+    systemNamespace: SYSTEM_NAMESPACE,
+    watchNamespaces,
+    now: () => new Date(),
+  };
+  const runtime: Runtime = { log, metrics, deps: async () => deps };
+  return { runtime, deps, log, metrics, source };
+}
+
+const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']);
+const PRODUCT_GROUPS = new Set(['', 'k0rdent.mirantis.com', 'infrastructure.cluster.x-k8s.io']);
+
+/** Writes an apiserver has served to Secrets and the k0rdent/Cluster API kinds, from its own metrics. */
+export async function writeCount(cluster: string): Promise<number> {
+  const kc: KubeConfig = kubeConfigFor(cluster);
+  const user = kc.getCurrentUser();
+  const server = kc.getCurrentCluster();
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(
+      `${server?.server}/metrics`,
+      {
+        ca: Buffer.from(server?.caData ?? '', 'base64'),
+        cert: Buffer.from(user?.certData ?? '', 'base64'),
+        key: Buffer.from(user?.keyData ?? '', 'base64'),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const resource = labels.resource ?? '';
+    const counted = resource === 'secrets' || (labels.group !== '' && PRODUCT_GROUPS.has(labels.group ?? ''));
+    if (counted && WRITE_VERBS.has(labels.verb ?? '')) total += Number(line.split(' ').pop());
+  }
+  return total;
+}
+
+/** Write counts of every testbed cluster. */
+export async function writeCounts(): Promise<Record<string, number>> {
+  const entries = await Promise.all(
+    ['mgmt', 'region-a', 'region-b'].map(async (c) => [c, await writeCount(c)] as const),
+  );
+  return Object.fromEntries(entries);
+}
