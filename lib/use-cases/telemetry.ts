@@ -53,7 +53,9 @@ export function reportRotation(
       })),
       regions: regions.map((r) => ({
         region: r.region,
-        writes: r.actions.filter((a) => a.op !== 'noop').length,
+        changes: r.actions
+          .filter((a) => a.op !== 'noop')
+          .map((a) => `${a.op} ${a.object}${a.hash ? ` ${a.hash}` : ''}`),
         error: r.error,
       })),
       messageIds: outcome.messageIds,

@@ -8,6 +8,7 @@ import { kubeconfigConnector, kubernetesCluster } from '../../lib/adapters/kuber
 import { secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import type { RotateDeps } from '../../lib/use-cases/rotate.js';
+import { PROVIDER_INTERFACES } from '../fixtures/provider-interfaces.js';
 import { capturingLog, capturingMetrics, rememberSecret } from './capture.js';
 import { kubeClients, kubeConfigFor, secretsManager, testbed } from './testbed-clients.js';
 
@@ -28,63 +29,6 @@ export async function applyAll(cluster: string, objects: KubeObject[]): Promise<
   for (const object of objects)
     await api.patch(object, undefined, undefined, 'test-harness', true, PatchStrategy.ServerSideApply);
 }
-
-const identity = (kind: string, version: string, references: object[] = []) => ({
-  group: 'infrastructure.cluster.x-k8s.io',
-  version,
-  kind,
-  references,
-});
-const secretRef = (nameFieldPath: string, namespaceFieldPath?: string) => ({
-  group: '',
-  version: 'v1',
-  kind: 'Secret',
-  nameFieldPath,
-  ...(namespaceFieldPath ? { namespaceFieldPath } : {}),
-});
-const secretIdentity = { group: '', version: 'v1', kind: 'Secret' };
-
-/** ProviderInterfaces as kcm ships them for AWS, Azure, vSphere, OpenStack and GCP (written for these tests). */
-export const PROVIDER_INTERFACES: KubeObject[] = [
-  [
-    'aws',
-    [
-      identity('AWSClusterStaticIdentity', 'v1beta2', [secretRef('spec.secretRef')]),
-      identity('AWSClusterRoleIdentity', 'v1beta2', [
-        {
-          group: 'infrastructure.cluster.x-k8s.io',
-          version: 'v1beta2',
-          kind: 'AWSClusterControllerIdentity',
-          nameFieldPath: 'spec.sourceIdentityRef.name',
-        },
-      ]),
-      identity('AWSClusterControllerIdentity', 'v1beta2'),
-    ],
-  ],
-  [
-    'azure',
-    [
-      identity('AzureClusterIdentity', 'v1beta1', [
-        secretRef('spec.clientSecret.name', 'spec.clientSecret.namespace'),
-      ]),
-      secretIdentity,
-    ],
-  ],
-  [
-    'vsphere',
-    [identity('VSphereClusterIdentity', 'v1beta2', [secretRef('spec.secretName')]), secretIdentity],
-  ],
-  ['openstack', [secretIdentity]],
-  ['gcp', [secretIdentity]],
-].map(([name, clusterIdentities]) => ({
-  apiVersion: 'k0rdent.mirantis.com/v1beta1',
-  kind: 'ProviderInterface',
-  metadata: {
-    name: `cluster-api-provider-${name}`,
-    labels: { 'cluster.x-k8s.io/provider': `infrastructure-${name}` },
-  },
-  spec: { clusterIdentities, description: `${name} (test)` },
-}));
 
 /** The system namespace everywhere and the ProviderInterfaces in mgmt: the k0rdent ground every test stands on. */
 export async function prepareK0rdent(): Promise<void> {
