@@ -7,6 +7,7 @@ import {
 } from '../domain/binding.js';
 import { type CoalescedSecret, coalesceBySecret, type RotationHints } from '../domain/events.js';
 import { renderSecretData } from '../domain/formats.js';
+import { GIANT_SWARM_LABELS, giantSwarmServing } from '../domain/giantswarm.js';
 import { type KubeObject, LABELS, refOf } from '../domain/objects.js';
 import { secretIdMatches } from '../domain/secret-id.js';
 import { describeError, InvalidCredentialFormat } from '../errors.js';
@@ -28,6 +29,9 @@ export interface BindingOutcome {
   keys?: string[];
   hash?: string;
   error?: string;
+  /** Giant Swarm formats: which clusters this credential serves under the defaulting rules. */
+  serves?: string;
+  warning?: string;
 }
 
 /** One Secrets Manager secret's rotation: its bindings, then the regions they reach. */
@@ -116,7 +120,11 @@ async function applyBinding(
   dryRun: boolean,
 ): Promise<BindingOutcome> {
   const name = `${binding.secret.namespace}/${binding.secret.name}`;
-  const base = { secret: name, format: binding.format, versionId: current.versionId };
+  const base: Omit<BindingOutcome, 'op'> = {
+    secret: name,
+    format: binding.format,
+    versionId: current.versionId,
+  };
   let data: Record<string, string>;
   try {
     data = toSecretData(renderSecretData(binding.format, current.secretString, binding.keys));
@@ -132,6 +140,7 @@ async function applyBinding(
     return { ...base, op: error instanceof InvalidCredentialFormat ? 'invalid' : 'failed', error: message };
   }
   const keys = Object.keys(data).sort();
+  Object.assign(base, await giantSwarmReport(deps, object, binding));
   if (isCurrent(object, data, current.versionId)) return { ...base, op: 'noop', keys };
   const apply = buildManagementApply(binding.secret, data, current.versionId, deps.now());
   const hash = apply.metadata.annotations?.['identity-relay.dev/content-hash'];
@@ -152,6 +161,25 @@ async function applyBinding(
     await warn(deps, object, 'ApplyFailed', describeError(error), dryRun);
     return { ...base, op: 'failed', error: describeError(error) };
   }
+}
+
+/** For Giant Swarm credential Secrets: which clusters they serve, warning when an organization has several. */
+async function giantSwarmReport(
+  deps: RotateDeps,
+  object: KubeObject,
+  binding: Binding,
+): Promise<Partial<BindingOutcome>> {
+  if (!binding.format.startsWith('giantswarm-')) return {};
+  const all = await deps.mgmt
+    .list('v1', 'Secret', { labelSelector: `${GIANT_SWARM_LABELS.app}=credentiald` })
+    .catch(() => [object]);
+  const serving = giantSwarmServing(object, all);
+  if (serving.warning)
+    deps.log.warn('ambiguous Giant Swarm credential', {
+      secret: `${binding.secret.namespace}/${binding.secret.name}`,
+      warning: serving.warning,
+    });
+  return serving;
 }
 
 interface BoundSecret {

@@ -50,6 +50,8 @@ export function reportRotation(
         keys: b.keys,
         hash: b.hash,
         error: b.error,
+        serves: b.serves,
+        warning: b.warning,
       })),
       regions: regions.map((r) => ({
         region: r.region,

@@ -203,10 +203,11 @@ describe('regional fan-out', () => {
       // Prepare
       const name = uniqueName('credential');
       const source = await createSource(`identity-relay/${name}`, value());
+      const organization = uniqueName('org');
       const labels = {
         app: 'credentiald',
         'giantswarm.io/managed-by': 'credentiald',
-        'giantswarm.io/organization': 'acme',
+        'giantswarm.io/organization': organization,
       };
       await applyAll('mgmt', [boundSecret(SYSTEM_NAMESPACE, name, source.arn, format, { labels })]);
       const next = value();
@@ -219,8 +220,44 @@ describe('regional fan-out', () => {
       const secret = await read('mgmt', 'v1', 'Secret', name, SYSTEM_NAMESPACE);
       expect(decoded(secret)).toEqual(JSON.parse(next));
       expect(secret?.metadata.labels).toMatchObject(labels);
+      const converged = log.lines
+        .filter((line) => line.includes('"rotation converged"') && line.includes(source.arn))
+        .at(-1);
+      expect(converged).toContain(
+        `every cluster of organization ${organization} without an explicit credential`,
+      );
     },
   );
+
+  it('warns when a Giant Swarm organization has two credential Secrets', async () => {
+    // Prepare
+    const organization = uniqueName('org');
+    const labels = {
+      app: 'credentiald',
+      'giantswarm.io/managed-by': 'credentiald',
+      'giantswarm.io/organization': organization,
+    };
+    const names = [uniqueName('credential'), uniqueName('credential')];
+    const value = JSON.stringify({
+      'aws.admin.arn': 'arn:aws:iam::123456789012:role/A',
+      'aws.awsoperator.arn': 'arn:aws:iam::123456789012:role/B',
+    });
+    const source = await createSource(`identity-relay/${names[0]}`, value);
+    await applyAll(
+      'mgmt',
+      names.map((name) => boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'giantswarm-aws', { labels })),
+    );
+
+    // Act
+    await handler(sqsBatch([labelUpdated(source.arn, source.versionId)]), lambdaContext());
+
+    // Assess
+    const warnings = log.lines.filter(
+      (line) => line.includes('ambiguous Giant Swarm credential') && line.includes(organization),
+    );
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain('fall back to the installation default');
+  });
 
   it('follows the AWS role chain to the controller identity', async () => {
     // Prepare
