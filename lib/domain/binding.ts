@@ -21,7 +21,7 @@ export function readBinding(secret: KubeObject): Binding {
   const format = annotations[ANNOTATIONS.format]?.trim() ?? '';
   if (!isFormatName(format)) {
     throw new InvalidInput(
-      `${where}: annotation ${ANNOTATIONS.format} must be one of the formats in README, got "${format.slice(0, 40)}"`,
+      `${where}: annotation ${ANNOTATIONS.format} must be one of the formats in README, got ${JSON.stringify(format.slice(0, 40))}`,
     );
   }
   const keysText = annotations[ANNOTATIONS.keys];

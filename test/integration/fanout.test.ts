@@ -94,7 +94,10 @@ describe('regional fan-out', () => {
     // Assess
     expect(response).toEqual({ batchItemFailures: [] });
     const identity = await read('region-b', `${CAPI}/v1beta1`, 'AzureClusterIdentity', name, team);
-    expect((identity?.spec as { clientSecret?: unknown } | undefined)?.clientSecret).toEqual({ name, namespace: team });
+    expect((identity?.spec as { clientSecret?: unknown } | undefined)?.clientSecret).toEqual({
+      name,
+      namespace: team,
+    });
     expect(decoded(await read('region-b', 'v1', 'Secret', name, team))).toEqual({ clientSecret: value });
     expect(await read('region-a', `${CAPI}/v1beta1`, 'AzureClusterIdentity', name, team)).toBeUndefined();
   });
