@@ -8,12 +8,17 @@ import { describe, expect, it } from 'vitest';
 import { kubeClients, secretsManager, testbed, uniqueName } from '../helpers/testbed-clients.js';
 
 describe('testbed', () => {
-  it('runs etcd, three apiservers and the AWS endpoint as live processes', () => {
-    // Assess: every recorded process is alive (signal 0 throws for a dead PID).
+  it('runs etcd, three apiservers and the AWS endpoint as live, answering processes', async () => {
+    // Assess: etcd and moto are the processes the testbed started; every apiserver answers its API
+    // (a fault test may have restarted one under a new PID, so they are checked by asking them).
     const info = testbed();
-    const pids = [info.etcd.pid, info.aws.pid, ...Object.values(info.clusters).map((c) => c.pid)];
+    for (const pid of [info.etcd.pid, info.aws.pid]) expect(() => process.kill(pid, 0)).not.toThrow();
+    expect((await fetch(`${info.etcd.url}/health`)).ok).toBe(true);
     expect(Object.keys(info.clusters).sort()).toEqual(['mgmt', 'region-a', 'region-b']);
-    for (const pid of pids) expect(() => process.kill(pid, 0)).not.toThrow();
+    for (const cluster of Object.keys(info.clusters)) {
+      const namespaces = await kubeClients(cluster).core.listNamespace();
+      expect(namespaces.items.map((n) => n.metadata?.name)).toContain('kube-system');
+    }
   });
 
   it('keeps a Secret created in mgmt out of the regions that share its etcd', async () => {
