@@ -115,31 +115,35 @@ describe('regional fan-out', () => {
       'credentials',
     ],
     ['openstack', () => `clouds:\n  openstack:\n    auth:\n      password: ${uuid()}\n`, 'clouds.yaml'],
-  ])('copies a Secret-kind identity (%s) to its region', async (format, value, key) => {
-    // Prepare
-    const name = uniqueName(format);
-    const team = uniqueName('team');
-    await ensureNamespace('mgmt', team);
-    const source = await createSource(`identity-relay/${name}`, value());
-    await applyAll('mgmt', [
-      boundSecret(SYSTEM_NAMESPACE, name, source.arn, format),
-      credential(team, format, regionA, {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        name,
-        namespace: SYSTEM_NAMESPACE,
-      }),
-    ]);
-    const next = value();
-    const version = await rotateSource(source.arn, next);
+    ['raw', () => JSON.stringify({ token: `raw-${uuid()}` }), 'token', (v: string) => JSON.parse(v).token],
+  ])(
+    'copies a Secret-kind identity (%s) to its region',
+    async (format, value, key, pick = (v: string) => v) => {
+      // Prepare
+      const name = uniqueName(format);
+      const team = uniqueName('team');
+      await ensureNamespace('mgmt', team);
+      const source = await createSource(`identity-relay/${name}`, value());
+      await applyAll('mgmt', [
+        boundSecret(SYSTEM_NAMESPACE, name, source.arn, format),
+        credential(team, format, regionA, {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          name,
+          namespace: SYSTEM_NAMESPACE,
+        }),
+      ]);
+      const next = value();
+      const version = await rotateSource(source.arn, next);
 
-    // Act
-    const response = await handler(sqsBatch([labelUpdated(source.arn, version)]), lambdaContext());
+      // Act
+      const response = await handler(sqsBatch([labelUpdated(source.arn, version)]), lambdaContext());
 
-    // Assess
-    expect(response).toEqual({ batchItemFailures: [] });
-    expect(decoded(await read('region-a', 'v1', 'Secret', name, SYSTEM_NAMESPACE))[key]).toBe(next);
-  });
+      // Assess
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(decoded(await read('region-a', 'v1', 'Secret', name, SYSTEM_NAMESPACE))[key]).toBe(pick(next));
+    },
+  );
 
   it('copies a cluster-scoped vSphere identity and its Secret', async () => {
     // Prepare
