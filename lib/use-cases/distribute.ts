@@ -8,7 +8,7 @@ import {
   planRegion,
   type RegionAction,
 } from '../domain/regional.js';
-import { describeError, RelayError } from '../errors.js';
+import { describeError, Forbidden, RelayError, TransientFailure } from '../errors.js';
 import type { Cluster, ClusterConnector, Log } from '../ports.js';
 import { settleAll } from './concurrency.js';
 import { type CredentialClosure, type Graph, loadGraph } from './graph.js';
@@ -29,7 +29,16 @@ export interface DistributeDeps {
   now: () => Date;
   /** Regions converged at once. */
   concurrency?: number;
+  /**
+   * Milliseconds the invocation has left (a Lambda context's `getRemainingTimeInMillis`). Below
+   * `DEADLINE_RESERVE_MS` no new write starts: a region stops between writes, which the planner orders
+   * referenced-first, rather than being frozen mid-plan; its error is retryable, so the message is retried.
+   */
+  remainingMs?: () => number;
 }
+
+/** Time kept back at the end of an invocation to finish a write in flight and report the batch. */
+export const DEADLINE_RESERVE_MS = 3_000;
 
 /** One region's outcome: the plan (executed unless dry-run) or the one-line reason it failed. */
 export interface RegionResult {
@@ -66,8 +75,10 @@ export async function distribute(
 ): Promise<DistributeResult> {
   const graph = await loadGraph(deps.mgmt, deps.systemNamespace);
   const targets = affectedRegions(graph, changes);
+  // A deleted Credential's copies may sit in its own namespace (a reference with a namespace path).
+  const extraNamespaces = changes.flatMap((c) => (c.kind === 'credential' ? [c.namespace] : []));
   const results = await settleAll([...targets], deps.concurrency ?? 8, (region) =>
-    convergeRegion(deps, graph, region, options.dryRun ?? false),
+    convergeRegion(deps, graph, region, options.dryRun ?? false, extraNamespaces),
   );
   const regions = results.map((settled, index): RegionResult => {
     const region = [...targets][index] ?? '';
@@ -129,6 +140,7 @@ async function convergeRegion(
   graph: Graph,
   region: string,
   dryRun: boolean,
+  extraNamespaces: string[],
 ): Promise<RegionResult> {
   const info = graph.regions.get(region) as RegionInfo;
   const cluster = await connectRegion(deps, info);
@@ -143,11 +155,19 @@ async function convergeRegion(
       existing.set(refKey(ref), await cluster.get(ref));
     }),
   );
-  const labelled = await labelledObjects(cluster, graph, desired, deps.systemNamespace);
+  const namespaces = new Set([
+    deps.systemNamespace,
+    ...closures.map((c) => c.credential.namespace),
+    ...extraNamespaces,
+  ]);
+  for (const copy of desired)
+    if (copy.object.metadata.namespace) namespaces.add(copy.object.metadata.namespace);
+  const labelled = await labelledObjects(cluster, graph, namespaces, deps.log);
   const plan = planRegion({ desired, existing, labelled, active, known: graph.credentialLabels });
 
   if (!dryRun) {
-    for (const action of plan) {
+    for (const [index, action] of plan.entries()) {
+      if (action.op !== 'noop' && action.op !== 'skip-unmanaged') stopNearDeadline(deps, plan.length - index);
       if (action.op === 'create' || action.op === 'update') await cluster.apply(action.object);
       else if (action.op === 'release') await cluster.removeLabels(action.ref, action.labels);
       else if (action.op === 'delete') await cluster.delete(action.ref);
@@ -159,7 +179,18 @@ async function convergeRegion(
   return { region, actions };
 }
 
-async function connectRegion(deps: DistributeDeps, region: RegionInfo): Promise<Cluster> {
+function stopNearDeadline(deps: DistributeDeps, left: number): void {
+  if (deps.remainingMs && deps.remainingMs() < DEADLINE_RESERVE_MS)
+    throw new TransientFailure(
+      `function deadline near: stopped with ${left} step(s) left, to resume on retry`,
+    );
+}
+
+/** Opens a Region's cluster from its kubeconfig Secret in the management cluster (also used by `status`). */
+export async function connectRegion(
+  deps: Pick<DistributeDeps, 'mgmt' | 'connector'>,
+  region: RegionInfo,
+): Promise<Cluster> {
   const { namespace, name, key } = region.kubeconfig;
   const secret = await deps.mgmt.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
   const encoded = (secret?.data as Record<string, string> | undefined)?.[key];
@@ -214,12 +245,9 @@ function desiredCopies(closures: CredentialClosure[], now: Date): DesiredCopy[] 
 async function labelledObjects(
   cluster: Cluster,
   graph: Graph,
-  desired: DesiredCopy[],
-  systemNamespace: string,
+  namespaces: Set<string>,
+  log: Log,
 ): Promise<KubeObject[]> {
-  const namespaces = new Set([systemNamespace, ...graph.closures.map((c) => c.credential.namespace)]);
-  for (const copy of desired)
-    if (copy.object.metadata.namespace) namespaces.add(copy.object.metadata.namespace);
   const kinds = new Map<string, { apiVersion: string; kind: string }>([
     ['v1/Secret', { apiVersion: 'v1', kind: 'Secret' }],
   ]);
@@ -235,7 +263,17 @@ async function labelledObjects(
       if (!namespaced) return cluster.list(apiVersion, kind, { labelSelector: selector });
       const perNamespace = await Promise.all(
         [...namespaces].map((namespace) =>
-          cluster.list(apiVersion, kind, { namespace, labelSelector: selector }),
+          cluster.list(apiVersion, kind, { namespace, labelSelector: selector }).catch((error: unknown) => {
+            // The shipped regional RBAC grants Secrets only where copies go: what it cannot see it cannot clean.
+            if (!(error instanceof Forbidden)) throw error;
+            log.warn('clean-up skipped a namespace', {
+              region: cluster.name,
+              namespace,
+              kind,
+              error: describeError(error),
+            });
+            return [];
+          }),
         ),
       );
       return perNamespace.flat();

@@ -13,6 +13,7 @@ import { secretIdMatches } from '../domain/secret-id.js';
 import { describeError, InvalidCredentialFormat } from '../errors.js';
 import type { Cluster, Log, SecretSource } from '../ports.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
+import { correlationOf, withFields } from './telemetry.js';
 
 export interface RotateDeps extends DistributeDeps {
   source: SecretSource;
@@ -60,7 +61,9 @@ export async function rotate(
   const bound = await listBoundSecrets(deps, deps.watchNamespaces);
   const outcomes: SecretOutcome[] = [];
   for (const secret of coalesceBySecret(input.hints)) {
-    outcomes.push(await rotateOne(deps, secret, bound, options.dryRun ?? false));
+    // Every line logged for this secret, down to each region's writes, carries the triggering event's ids.
+    const log = withFields(deps.log, correlationOf(secret));
+    outcomes.push(await rotateOne({ ...deps, log }, secret, bound, options.dryRun ?? false));
   }
   return outcomes;
 }
@@ -170,8 +173,12 @@ async function giantSwarmReport(
   binding: Binding,
 ): Promise<Partial<BindingOutcome>> {
   if (!binding.format.startsWith('giantswarm-')) return {};
-  const all = await deps.mgmt
-    .list('v1', 'Secret', { labelSelector: `${GIANT_SWARM_LABELS.app}=credentiald` })
+  const all = await Promise.all(
+    deps.watchNamespaces.map((namespace) =>
+      deps.mgmt.list('v1', 'Secret', { namespace, labelSelector: `${GIANT_SWARM_LABELS.app}=credentiald` }),
+    ),
+  )
+    .then((lists) => lists.flat())
     .catch(() => [object]);
   const serving = giantSwarmServing(object, all);
   if (serving.warning)

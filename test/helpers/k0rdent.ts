@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
@@ -9,10 +8,17 @@ import { secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import type { RotateDeps } from '../../lib/use-cases/rotate.js';
 import { PROVIDER_INTERFACES } from '../fixtures/provider-interfaces.js';
+import { grantRegionalSecrets } from '../testbed/rbac.js';
 import { capturingLog, capturingMetrics, rememberSecret } from './capture.js';
-import { kubeClients, kubeConfigFor, secretsManager, testbed } from './testbed-clients.js';
+import { kubeClients, kubeConfigFor, kubeconfigText, secretsManager } from './testbed-clients.js';
 
 export const SYSTEM_NAMESPACE = 'kcm-system';
+
+/** Lets identity-relay write Secrets in one more regional namespace (the shipped regional Role, bound there). */
+export async function grantRegionalNamespace(cluster: string, namespace: string): Promise<void> {
+  await ensureNamespace(cluster, namespace);
+  await grantRegionalSecrets(kubeconfigText(cluster), namespace);
+}
 
 /** Creates a namespace if it is not there yet. */
 export async function ensureNamespace(cluster: string, name: string): Promise<void> {
@@ -38,7 +44,8 @@ export async function prepareK0rdent(): Promise<void> {
 
 /** A Region named `name` whose kubeconfig Secret points at testbed cluster `cluster`. */
 export async function createRegion(name: string, cluster: string, kubeconfig?: string): Promise<void> {
-  const text = kubeconfig ?? readFileSync(testbed().clusters[cluster]?.kubeconfig ?? '', 'utf8');
+  // The Region's kubeconfig carries identity-relay's own user, bound by the shipped regional RBAC.
+  const text = kubeconfig ?? kubeconfigText(cluster, 'relay');
   await applyAll('mgmt', [
     {
       apiVersion: 'v1',
@@ -157,7 +164,7 @@ export function testRuntime(watchNamespaces: string[] = [SYSTEM_NAMESPACE]) {
   const source = secretsManagerSource(secretsManager());
   const deps: RotateDeps = {
     source,
-    mgmt: kubernetesCluster('mgmt', kubeConfigFor('mgmt')),
+    mgmt: kubernetesCluster('mgmt', kubeConfigFor('mgmt', 'relay')),
     connector: kubeconfigConnector(),
     log,
     systemNamespace: SYSTEM_NAMESPACE,

@@ -10,13 +10,18 @@ export function testbed(): TestbedInfo {
   return inject('testbed');
 }
 
-/** An admin KubeConfig for one testbed cluster. */
-export function kubeConfigFor(cluster: string): KubeConfig {
+/** A KubeConfig for one testbed cluster: the admin's, or identity-relay's own user bound by infra/k8s RBAC. */
+export function kubeConfigFor(cluster: string, user: 'admin' | 'relay' = 'admin'): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromString(kubeconfigText(cluster, user));
+  return kc;
+}
+
+/** The kubeconfig file text of a testbed cluster for the admin or for identity-relay's user. */
+export function kubeconfigText(cluster: string, user: 'admin' | 'relay' = 'admin'): string {
   const info = testbed().clusters[cluster];
   if (!info) throw new Error(`no testbed cluster ${cluster}`);
-  const kc = new KubeConfig();
-  kc.loadFromString(readFileSync(info.kubeconfig, 'utf8'));
-  return kc;
+  return readFileSync(user === 'admin' ? info.kubeconfig : info.relayKubeconfig, 'utf8');
 }
 
 /** Typed and generic admin clients for one testbed cluster. */

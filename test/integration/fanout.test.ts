@@ -10,6 +10,7 @@ import {
   createSource,
   credential,
   ensureNamespace,
+  grantRegionalNamespace,
   labelUpdated,
   prepareK0rdent,
   rotateSource,
@@ -62,7 +63,8 @@ describe('regional fan-out', () => {
   it('copies a namespaced Azure identity with its Secret moved into the Credential namespace', async () => {
     // Prepare
     const team = uniqueName('team');
-    for (const cluster of ['mgmt', 'region-b']) await ensureNamespace(cluster, team);
+    await ensureNamespace('mgmt', team);
+    await grantRegionalNamespace('region-b', team);
     const name = uniqueName('azure');
     const source = await createSource(`identity-relay/${name}`, `azure-client-secret-${uuid()}`);
     await applyAll('mgmt', [

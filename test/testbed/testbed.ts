@@ -16,6 +16,7 @@ import {
   stopProcess,
   waitFor,
 } from './processes.js';
+import { installRbac } from './rbac.js';
 
 export const CLUSTERS = ['mgmt', 'region-a', 'region-b'] as const;
 export type ClusterName = (typeof CLUSTERS)[number];
@@ -29,6 +30,8 @@ export interface ClusterInfo {
   kubeconfig: string;
   /** Kubeconfig file with the admin bearer token (from the apiserver's token file). */
   tokenKubeconfig: string;
+  /** Kubeconfig file of identity-relay's own user (O=identity-relay), bound only by infra/k8s RBAC. */
+  relayKubeconfig: string;
   pid: number;
   /** Command line that started this apiserver, so a fault test can start it again. */
   command: string[];
@@ -94,6 +97,7 @@ export async function startTestbed(options: StartOptions = {}): Promise<Testbed>
     mkdirSync(pki);
     const ca = createCa(pki);
     const admin = issue(pki, ca, 'admin', '/O=system:masters/CN=admin', 'client');
+    const relay = issue(pki, ca, 'relay', '/O=identity-relay/CN=identity-relay', 'client');
     const adminToken = randomBytes(24).toString('hex');
     const tokenFile = join(pki, 'tokens.csv');
     writeFileSync(tokenFile, `${adminToken},admin-token,admin-token-uid,"system:masters"\n`);
@@ -153,6 +157,11 @@ export async function startTestbed(options: StartOptions = {}): Promise<Testbed>
         const url = `https://127.0.0.1:${port}`;
         const kubeconfig = join(dir, `${name}.kubeconfig`);
         const tokenKubeconfig = join(dir, `${name}-token.kubeconfig`);
+        const relayKubeconfig = join(dir, `${name}-relay.kubeconfig`);
+        writeFileSync(
+          relayKubeconfig,
+          renderKubeconfig(name, url, ca.cert, { certFile: relay.cert, keyFile: relay.key }),
+        );
         writeFileSync(
           kubeconfig,
           renderKubeconfig(name, url, ca.cert, { certFile: admin.cert, keyFile: admin.key }),
@@ -164,6 +173,7 @@ export async function startTestbed(options: StartOptions = {}): Promise<Testbed>
           port,
           kubeconfig,
           tokenKubeconfig,
+          relayKubeconfig,
           pid: proc.child.pid ?? -1,
           command: [binaries.kubeApiserver, ...args],
         };
@@ -182,7 +192,9 @@ export async function startTestbed(options: StartOptions = {}): Promise<Testbed>
           500,
         ).catch(failWith(proc));
         startupSeconds[name] = (Date.now() - started) / 1000;
-        await applyCrds(readFileSync(infos[name]?.kubeconfig ?? '', 'utf8'));
+        const adminKubeconfig = readFileSync(infos[name]?.kubeconfig ?? '', 'utf8');
+        await applyCrds(adminKubeconfig);
+        await installRbac(adminKubeconfig, name === 'mgmt' ? 'management' : 'regional');
       }),
     ]);
     startupSeconds.total = (Date.now() - started) / 1000;
