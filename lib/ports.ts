@@ -65,3 +65,15 @@ export interface MetricsSink {
   /** Writes what was recorded (once per invocation). */
   flush(): void;
 }
+
+/** One message for a queue; FIFO queues need the group and deduplication ids. */
+export interface QueueMessage {
+  body: string;
+  groupId?: string;
+  deduplicationId?: string;
+}
+
+/** An SQS queue identity-relay sends work to; `send` resolves only once every message is accepted. */
+export interface JobQueue {
+  send(messages: QueueMessage[]): Promise<void>;
+}

@@ -1,13 +1,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { KubeConfig } from '@kubernetes/client-node';
-import { kubeconfigConnector, kubernetesCluster } from '../../lib/adapters/kubernetes.js';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
+import { z } from 'zod';
+import { eksTokens } from '../../lib/adapters/eks-token.js';
+import type { AccessOptions } from '../../lib/adapters/kubeconfig.js';
+import { clusterFromKubeconfig, kubeconfigConnector } from '../../lib/adapters/kubernetes.js';
 import { powertoolsLog } from '../../lib/adapters/log.js';
 import { powertoolsMetrics } from '../../lib/adapters/metrics.js';
 import { secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
+import { sqsQueue } from '../../lib/adapters/sqs.js';
+import { DEFAULT_IDENTITY_KINDS, identityResources } from '../../lib/domain/audit.js';
 import { InvalidInput } from '../../lib/errors.js';
 import type { Log, MetricsSink } from '../../lib/ports.js';
+import { type AuditIntakeDeps, secretTokenVerifier } from '../../lib/use-cases/audit-intake.js';
 import type { RotateDeps } from '../../lib/use-cases/rotate.js';
 
 /** What a function needs: telemetry now, and its clients on first use (created once per container). */
@@ -50,13 +57,12 @@ async function buildDeps(env: NodeJS.ProcessEnv, log: Log): Promise<RotateDeps> 
     );
   const source = secretsManagerSource(new SecretsManagerClient({}));
   const kubeconfig = await source.getCurrent(kubeconfigSecret);
-  const kc = new KubeConfig();
-  kc.loadFromString(kubeconfig.secretString);
+  const access = accessOptions(env);
   const systemNamespace = env.SYSTEM_NAMESPACE || 'kcm-system';
   return {
     source,
-    mgmt: kubernetesCluster('mgmt', kc),
-    connector: kubeconfigConnector(),
+    mgmt: clusterFromKubeconfig('mgmt', kubeconfig.secretString, access),
+    connector: kubeconfigConnector(access),
     log,
     systemNamespace,
     watchNamespaces: (env.WATCH_NAMESPACES || systemNamespace)
@@ -64,5 +70,83 @@ async function buildDeps(env: NodeJS.ProcessEnv, log: Log): Promise<RotateDeps> 
       .map((n) => n.trim())
       .filter(Boolean),
     now: () => new Date(),
+  };
+}
+
+/** What the audit-webhook function needs: telemetry now, its clients and configuration on first use. */
+export interface AuditRuntime {
+  log: Log;
+  metrics: MetricsSink;
+  deps(): Promise<AuditIntakeDeps>;
+}
+
+const auditEnvSchema = z.object({
+  AUDIT_TOKEN_SECRET_ARN: z.string().min(1, 'AUDIT_TOKEN_SECRET_ARN is not set (the bearer token secret)'),
+  DISTRIBUTION_QUEUE_URL: z.string().min(1, 'DISTRIBUTION_QUEUE_URL is not set (the SQS FIFO job queue)'),
+  QUARANTINE_QUEUE_URL: z.string().optional(),
+  RELAY_USERNAME: z.string().default('system:serviceaccount:identity-relay-system:identity-relay'),
+  IDENTITY_KINDS: z.string().optional(),
+  AUDIT_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(6 * 1024 * 1024),
+});
+
+/** The audit-webhook function's runtime, from its environment (docs-audit.md › Configuration). */
+export function auditRuntimeFromEnvironment(
+  service: string,
+  env: NodeJS.ProcessEnv = process.env,
+): AuditRuntime {
+  const logger = new Logger({ serviceName: service });
+  const metrics = powertoolsMetrics(
+    new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'IdentityRelay', serviceName: service }),
+  );
+  const log = powertoolsLog(logger);
+  let deps: AuditIntakeDeps | undefined;
+  return {
+    log,
+    metrics,
+    async deps() {
+      deps ??= auditDeps(env, { log, metrics });
+      return deps;
+    },
+  };
+}
+
+function auditDeps(env: NodeJS.ProcessEnv, telemetry: { log: Log; metrics: MetricsSink }): AuditIntakeDeps {
+  const parsed = auditEnvSchema.safeParse(env);
+  if (!parsed.success) throw new InvalidInput(parsed.error.issues.map((issue) => issue.message).join('; '));
+  const config = parsed.data;
+  const sqs = new SQSClient({});
+  const kinds = config.IDENTITY_KINDS?.split(',') ?? [...DEFAULT_IDENTITY_KINDS];
+  return {
+    ...telemetry,
+    queue: sqsQueue(sqs, config.DISTRIBUTION_QUEUE_URL),
+    ...(config.QUARANTINE_QUEUE_URL ? { quarantine: sqsQueue(sqs, config.QUARANTINE_QUEUE_URL) } : {}),
+    token: secretTokenVerifier(
+      secretsManagerSource(new SecretsManagerClient({})),
+      config.AUDIT_TOKEN_SECRET_ARN,
+    ),
+    filter: { identityResources: identityResources(kinds), relayUsername: config.RELAY_USERNAME },
+    maxBodyBytes: config.AUDIT_MAX_BODY_BYTES,
+    now: () => new Date(),
+  };
+}
+
+/** How clusters are reached: EKS tokens from the function's own role, insecure TLS only when configured. */
+function accessOptions(env: NodeJS.ProcessEnv): AccessOptions {
+  const sts = new STSClient({});
+  return {
+    allowInsecureTls: env.ALLOW_INSECURE_TLS === 'true',
+    eks: eksTokens({
+      sts,
+      credentials: () => sts.config.credentials(),
+      region: env.AWS_REGION ?? 'us-east-1',
+      allowedRoles: (env.ASSUME_ROLE_ARNS ?? '')
+        .split(',')
+        .map((arn) => arn.trim())
+        .filter(Boolean),
+    }),
   };
 }

@@ -2,13 +2,14 @@ import {
   ApiException,
   CoreV1Api,
   type CoreV1Event,
-  KubeConfig,
+  type KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { FIELD_MANAGER, type KubeObject, type ObjectRef } from '../domain/objects.js';
 import { ClusterUnreachable, Forbidden, InvalidInput, type RelayError, TransientFailure } from '../errors.js';
 import type { Cluster, ClusterConnector, ClusterEvent } from '../ports.js';
+import { type AccessOptions, parseKubeconfig, refreshingCluster } from './kubeconfig.js';
 
 /** KubernetesObjectApi with its discovery lookup opened up, to tell namespaced kinds from cluster-scoped. */
 class ObjectApi extends KubernetesObjectApi {
@@ -149,24 +150,31 @@ export function kubernetesCluster(name: string, kc: KubeConfig): Cluster {
   };
 }
 
-/** Connects to regional clusters, keeping one client per cluster until its kubeconfig version changes. */
-export function kubeconfigConnector(): ClusterConnector {
+/**
+ * Connects to clusters from kubeconfig text, keeping one client per cluster (per container) until its
+ * kubeconfig version (the Secret's resourceVersion) changes.
+ */
+export function kubeconfigConnector(options: AccessOptions = {}): ClusterConnector {
   const cache = new Map<string, { version: string; cluster: Cluster }>();
   return {
     connect(name, kubeconfig, version) {
       const cached = cache.get(name);
       if (cached && cached.version === version) return cached.cluster;
-      const kc = new KubeConfig();
-      try {
-        kc.loadFromString(kubeconfig);
-      } catch (error) {
-        throw new InvalidInput(`cluster ${name}: kubeconfig does not parse`, error);
-      }
-      const cluster = kubernetesCluster(name, kc);
+      const cluster = clusterFromKubeconfig(name, kubeconfig, options);
       cache.set(name, { version, cluster });
       return cluster;
     },
   };
+}
+
+/** A Cluster from kubeconfig text: validated, EKS tokens minted in process, rebuilt once on a 401 or TLS failure. */
+export function clusterFromKubeconfig(
+  name: string,
+  kubeconfig: string,
+  options: AccessOptions = {},
+): Cluster {
+  const access = parseKubeconfig(name, kubeconfig, options);
+  return refreshingCluster(name, access, options.eks, (kc) => kubernetesCluster(name, kc));
 }
 
 function header(ref: ObjectRef): { name: string; namespace?: string } {

@@ -11,6 +11,7 @@ import {
 import { describeError, Forbidden, RelayError, TransientFailure } from '../errors.js';
 import type { Cluster, ClusterConnector, Log } from '../ports.js';
 import { settleAll } from './concurrency.js';
+import { recordCredentialEvents } from './credential-events.js';
 import { type CredentialClosure, type Graph, loadGraph } from './graph.js';
 
 /** What changed in the management cluster; each is only a hint, the state is re-read. */
@@ -87,6 +88,7 @@ export async function distribute(
     deps.log.warn('region failed', { region, error: describeError(settled.reason) });
     return { region, actions: [], error: describeError(settled.reason), retryable };
   });
+  if (!options.dryRun) await recordCredentialEvents(deps, graph.closures, regions);
   const problems = graph.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );
@@ -146,7 +148,12 @@ async function convergeRegion(
   const cluster = await connectRegion(deps, info);
   const closures = graph.closures.filter((c) => c.credential.region === region);
   const desired = desiredCopies(closures, deps.now());
-  const active = new Set(closures.map((c) => credentialLabelKey(c.credential.namespace, c.credential.name)));
+  // A Credential whose objects could not be read keeps its copies: its label counts as known, not active.
+  const active = new Set(
+    closures
+      .filter((c) => c.problems.length === 0)
+      .map((c) => credentialLabelKey(c.credential.namespace, c.credential.name)),
+  );
 
   const existing = new Map<string, KubeObject | undefined>();
   await Promise.all(

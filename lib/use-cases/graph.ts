@@ -9,6 +9,7 @@ import {
 } from '../domain/graph.js';
 import { apiVersionOf, type KubeObject, type ObjectRef, refKey } from '../domain/objects.js';
 import { credentialLabelKey } from '../domain/regional.js';
+import { describeError, RelayError } from '../errors.js';
 import type { Cluster } from '../ports.js';
 
 /** One object a Credential needs in its region, with how its copy differs from the original. */
@@ -115,7 +116,16 @@ async function closureOf(credential: CredentialInfo, reader: Reader): Promise<Cr
     const key = refKey(ref);
     if (seen.has(key)) return;
     seen.add(key);
-    const object = await reader.read(ref);
+    let object: KubeObject | undefined;
+    try {
+      object = await reader.read(ref);
+    } catch (error) {
+      // One unreadable object (RBAC, a bad reference) stops only its own Credential; a transient
+      // failure of the management cluster stops the whole run, to be retried.
+      if (error instanceof RelayError && error.retryable) throw error;
+      problems.push(describeError(error));
+      return;
+    }
     if (!object) {
       problems.push(
         `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found in the management cluster`,

@@ -460,6 +460,58 @@ describe('regional fan-out', () => {
     }
   });
 
+  it('keeps converging a region when another Credential there names an object identity-relay may not read', async () => {
+    // Prepare: a Credential whose Secret-kind identity sits in a namespace the shipped RBAC does not grant.
+    const hidden = uniqueName('hidden');
+    await ensureNamespace('mgmt', hidden);
+    await applyAll('mgmt', [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'creds', namespace: hidden },
+        stringData: { k: 'v' },
+      },
+      credential(hidden, 'unreadable', regionA, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        name: 'creds',
+        namespace: hidden,
+      }),
+    ]);
+    const name = uniqueName('aws');
+    const team = uniqueName('team');
+    await ensureNamespace('mgmt', team);
+    const source = await createSource(
+      `identity-relay/${name}`,
+      JSON.stringify({ AccessKeyID: 'AKIAISOLATED00000001', SecretAccessKey: uuid() }),
+    );
+    await applyAll('mgmt', [
+      boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'aws-static'),
+      {
+        apiVersion: `${CAPI}/v1beta2`,
+        kind: 'AWSClusterStaticIdentity',
+        metadata: { name },
+        spec: { secretRef: name },
+      },
+      credential(team, 'aws', regionA, {
+        apiVersion: `${CAPI}/v1beta2`,
+        kind: 'AWSClusterStaticIdentity',
+        name,
+      }),
+    ]);
+
+    // Act
+    const response = await handler(sqsBatch([labelUpdated(source.arn, source.versionId)]), lambdaContext());
+    const result = await distribute(deps, [{ kind: 'region', name: regionA }], { dryRun: true });
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await read('region-a', `${CAPI}/v1beta2`, 'AWSClusterStaticIdentity', name)).toBeDefined();
+    expect(result.problems.some((p) => p.startsWith(`Credential ${hidden}/unreadable: Forbidden`))).toBe(
+      true,
+    );
+  });
+
   it('never prints a secret value in any log line', () => {
     expect(log.lines.length).toBeGreaterThan(0);
     expect(leakedSecrets(log.lines)).toEqual([]);

@@ -1,0 +1,168 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import {
+  type AuditBatch,
+  type AuditFilter,
+  auditJobs,
+  fifoId,
+  objectKey,
+  readCloudWatchLogs,
+  readEventList,
+} from '../domain/audit.js';
+import { describeError, InvalidInput } from '../errors.js';
+import type { JobQueue, Log, MetricsSink, SecretSource } from '../ports.js';
+
+export interface AuditIntakeDeps {
+  /** The SQS FIFO queue of distribution jobs. */
+  queue: JobQueue;
+  /** Where unreadable items go (a stub: index, auditID, reason); without it they are only logged. */
+  quarantine?: JobQueue;
+  token: TokenVerifier;
+  filter: AuditFilter;
+  maxBodyBytes: number;
+  log: Log;
+  metrics: MetricsSink;
+  now: () => Date;
+}
+
+/** A webhook request as the Function URL hands it over. */
+export interface WebhookRequest {
+  method: string;
+  authorization?: string;
+  body: string;
+  isBase64Encoded: boolean;
+}
+
+export type WebhookOutcome =
+  | { status: 'accepted'; jobs: number; quarantined: number }
+  | { status: 'method-not-allowed' | 'unauthorized' | 'too-large' | 'malformed'; reason: string };
+
+/**
+ * Answers one audit-webhook POST: checks the bearer token, the size and the EventList shape, then
+ * enqueues one job per relevant object. Enqueue failures throw, so the apiserver retries the batch.
+ */
+export async function receiveWebhook(
+  deps: AuditIntakeDeps,
+  request: WebhookRequest,
+): Promise<WebhookOutcome> {
+  const reject = (status: Exclude<WebhookOutcome['status'], 'accepted'>, reason: string): WebhookOutcome => {
+    deps.metrics.count('AuditRequestsRejected', 1, { Reason: status });
+    deps.log.warn('audit request rejected', { status, reason });
+    return { status, reason };
+  };
+  if (request.method.toUpperCase() !== 'POST') return reject('method-not-allowed', 'only POST is accepted');
+  if (!(await deps.token.verify(request.authorization)))
+    return reject('unauthorized', 'bearer token required');
+  const bytes = request.isBase64Encoded
+    ? Math.floor((request.body.length * 3) / 4)
+    : Buffer.byteLength(request.body);
+  if (bytes > deps.maxBodyBytes) return reject('too-large', `body over ${deps.maxBodyBytes} bytes`);
+  let items: unknown[];
+  try {
+    const text = request.isBase64Encoded
+      ? Buffer.from(request.body, 'base64').toString('utf8')
+      : request.body;
+    items = readEventList(parseJson(text));
+  } catch (error) {
+    return reject('malformed', error instanceof InvalidInput ? error.message : 'body is not readable');
+  }
+  const batch = auditJobs(items, deps.filter);
+  await enqueue(deps, batch, 'webhook');
+  return { status: 'accepted', jobs: batch.jobs.length, quarantined: batch.quarantined.length };
+}
+
+/** Reads a CloudWatch Logs subscription's `awslogs.data` (EKS audit logs) through the same filter. */
+export async function receiveCloudWatchLogs(deps: AuditIntakeDeps, data: string): Promise<AuditBatch> {
+  let items: unknown[];
+  try {
+    items = readCloudWatchLogs(parseJson(gunzipSync(Buffer.from(data, 'base64')).toString('utf8')));
+  } catch (error) {
+    if (error instanceof InvalidInput) throw error;
+    throw new InvalidInput('awslogs.data is not base64 gzip of JSON', error);
+  }
+  const batch = auditJobs(items, deps.filter);
+  await enqueue(deps, batch, 'cloudwatch-logs');
+  return batch;
+}
+
+async function enqueue(deps: AuditIntakeDeps, batch: AuditBatch, source: string): Promise<void> {
+  const { metrics, log } = deps;
+  metrics.count('AuditEventsReceived', batch.counts.received);
+  metrics.count('AuditEventsKept', batch.counts.kept);
+  if (batch.quarantined.length > 0) {
+    metrics.count('AuditEventsQuarantined', batch.quarantined.length);
+    log.warn('audit events quarantined', { source, items: batch.quarantined });
+    const at = deps.now().toISOString();
+    await deps.quarantine?.send(
+      batch.quarantined.map((item) => ({ body: JSON.stringify({ source, receivedAt: at, ...item }) })),
+    );
+  }
+  try {
+    await deps.queue.send(
+      batch.jobs.map((job) => ({
+        body: JSON.stringify(job),
+        groupId: fifoId(objectKey(job)),
+        deduplicationId: fifoId(job.auditID),
+      })),
+    );
+  } catch (error) {
+    metrics.count('AuditEnqueueFailed', 1);
+    log.error('audit jobs not enqueued', { source, jobs: batch.jobs.length, error: describeError(error) });
+    throw error;
+  }
+  metrics.count('AuditJobsEnqueued', batch.jobs.length);
+  log.info('audit batch accepted', {
+    source,
+    ...batch.counts,
+    // The first objects only: a batch of 400 would make one very long line.
+    jobs: batch.jobs.slice(0, 20).map((job) => `${job.verb} ${objectKey(job)}`),
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InvalidInput('body is not JSON', error);
+  }
+}
+
+/** Checks an `Authorization` header against the expected bearer token. */
+export interface TokenVerifier {
+  verify(authorization: string | undefined): Promise<boolean>;
+}
+
+/**
+ * A TokenVerifier over a token kept in Secrets Manager: read once and cached; on a mismatch read again
+ * (at most every `minRefreshMs`, so wrong tokens cannot drive up reads) so that rotating the token works.
+ * Compared in constant time over equal-length digests.
+ */
+export function secretTokenVerifier(
+  source: SecretSource,
+  secretId: string,
+  options: { now?: () => number; minRefreshMs?: number } = {},
+): TokenVerifier {
+  const now = options.now ?? Date.now;
+  const minRefreshMs = options.minRefreshMs ?? 5000;
+  let cached: { digest: Buffer; readAt: number } | undefined;
+  const load = async (): Promise<Buffer> => {
+    const value = await source.getCurrent(secretId);
+    cached = { digest: digest(value.secretString.trim()), readAt: now() };
+    return cached.digest;
+  };
+  return {
+    async verify(authorization) {
+      const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+      if (!presented) return false;
+      const given = digest(presented);
+      const expected = cached?.digest ?? (await load());
+      if (timingSafeEqual(given, expected)) return true;
+      if (cached && now() - cached.readAt < minRefreshMs) return false;
+      return timingSafeEqual(given, await load());
+    },
+  };
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
