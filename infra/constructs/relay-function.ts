@@ -1,0 +1,275 @@
+/**
+ * The one way identity-relay builds a Lambda function: Node.js 22 ESM bundle, explicit log group and
+ * role, and `bind*` helpers that set an environment variable and grant exactly the IAM it implies.
+ */
+import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** The CloudWatch namespace every identity-relay metric is emitted under. */
+export const METRICS_NAMESPACE = 'IdentityRelay';
+
+/** Private subnets and security groups for functions that must reach private cluster endpoints. */
+export interface RelayNetwork {
+  vpc: ec2.IVpc;
+  subnets: ec2.ISubnet[];
+  securityGroups: ec2.ISecurityGroup[];
+}
+
+/** Imports a VPC, its subnets and security groups by id (no lookup, so synth works offline). */
+export function importNetwork(
+  scope: Construct,
+  ids: { vpcId: string; subnetIds: string[]; securityGroupIds: string[] },
+): RelayNetwork {
+  return {
+    // The functions get their subnets explicitly; the VPC object only carries the id, so its zone list
+    // is a placeholder (the real one would need a lookup).
+    vpc: ec2.Vpc.fromVpcAttributes(scope, 'Vpc', { vpcId: ids.vpcId, availabilityZones: ['unused'] }),
+    subnets: ids.subnetIds.map((id) => {
+      const subnet = ec2.Subnet.fromSubnetId(scope, `Subnet-${id}`, id);
+      Annotations.of(subnet).acknowledgeWarning(
+        '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+        'Lambda needs only the subnet id; identity-relay manages no routes.',
+      );
+      return subnet;
+    }),
+    securityGroups: ids.securityGroupIds.map((id) =>
+      ec2.SecurityGroup.fromSecurityGroupId(scope, `SecurityGroup-${id}`, id, { mutable: false }),
+    ),
+  };
+}
+
+/** Properties of a RelayFunction. */
+export interface RelayFunctionProps {
+  /** Absolute path of the TypeScript handler file; it must export `handler`. */
+  entry: string;
+  /** The repository root: its package-lock.json pins what gets bundled. */
+  projectRoot: string;
+  description: string;
+  /** POWERTOOLS_SERVICE_NAME: the `service` dimension of the function's metrics and its log field. */
+  serviceName: string;
+  timeout: Duration;
+  memorySize: number;
+  architecture: 'arm64' | 'x86_64';
+  logRetentionDays: number;
+  reservedConcurrency?: number;
+  network?: RelayNetwork;
+}
+
+/** How a queue consumer reads its batches. */
+export interface QueueConsumerOptions {
+  batchSize: number;
+  /** Caps concurrent invocations without reserving account concurrency (2 or more). */
+  maxConcurrency?: number;
+}
+
+// ESM bundles have no `require`; some CommonJS dependencies still call it for Node built-ins.
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/** A NodejsFunction with the project's runtime, bundling, logging and least-privilege bindings. */
+export class RelayFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  private readonly region: string;
+
+  constructor(scope: Construct, id: string, props: RelayFunctionProps) {
+    super(scope, id);
+    this.region = Stack.of(this).region;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An explicit role instead of the default one: no AWS managed policy, logs only to our own group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `identity-relay ${id} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      projectRoot: props.projectRoot,
+      depsLockFilePath: `${props.projectRoot}/package-lock.json`,
+      description: props.description,
+      // Node.js 22 is the major the whole test suite runs on (README); move both together.
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: props.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      ...(props.network && {
+        vpc: props.network.vpc,
+        vpcSubnets: { subnets: props.network.subnets },
+        securityGroups: props.network.securityGroups,
+      }),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: CREATE_REQUIRE_BANNER,
+        minify: true,
+        // Error classes are told apart by name in logs and metrics; minification must not rename them.
+        keepNames: true,
+        sourceMap: true,
+        sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
+        sourcesContent: false,
+        // Bundle the AWS SDK too: the code that runs is the code the tests ran, not the runtime's copy.
+        externalModules: [],
+        logLevel: nodejs.LogLevel.WARNING,
+        charset: nodejs.Charset.UTF8,
+      },
+    });
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to Node.js 22, the major the tests run on (README); upgraded together with the toolchain.',
+    });
+
+    if (props.network) {
+      // Lambda needs ec2:CreateNetworkInterface & co. on "*" to attach to a VPC; AWS maintains that
+      // exact list in this managed policy, so it is clearer than a hand-written copy.
+      const vpcAccess = iam.ManagedPolicy.fromAwsManagedPolicyName(
+        'service-role/AWSLambdaVPCAccessExecutionRole',
+      );
+      this.role.addManagedPolicy(vpcAccess);
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'ENI management for VPC attachment requires resource "*"; the AWS managed policy holds only that.',
+      });
+    }
+  }
+
+  /** Sets an environment variable the handler reads. */
+  setEnvironment(name: string, value: string): this {
+    this.function.addEnvironment(name, value);
+    return this;
+  }
+
+  /** MANAGEMENT_KUBECONFIG_SECRET_ARN, with read on exactly that secret (and its CMK via Secrets Manager). */
+  bindManagementKubeconfig(secretArn: string, kmsKeyArns?: string[]): this {
+    this.setEnvironment('MANAGEMENT_KUBECONFIG_SECRET_ARN', secretArn);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretArn] }),
+    );
+    this.grantDecryptVia([secretArn], kmsKeyArns);
+    return this;
+  }
+
+  /** Read (GetSecretValue, DescribeSecret) on the watched secrets only: exact ARNs and `<prefix>*` patterns. */
+  bindWatchedSecrets(resources: string[], kmsKeyArns?: string[]): this {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        resources,
+      }),
+    );
+    for (const pattern of resources.filter((resource) => resource.includes('*'))) {
+      Validations.of(this.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${pattern}]`,
+        reason: 'The operator configured this secret name prefix (watchedSecrets.namePrefixes) as the scope.',
+      });
+    }
+    this.grantDecryptVia(resources, kmsKeyArns);
+    return this;
+  }
+
+  /** SYSTEM_NAMESPACE and WATCH_NAMESPACES (comma-separated; always includes the system namespace). */
+  bindNamespaces(systemNamespace: string, watchNamespaces: string[]): this {
+    this.setEnvironment('SYSTEM_NAMESPACE', systemNamespace);
+    this.setEnvironment('WATCH_NAMESPACES', watchNamespaces.join(','));
+    return this;
+  }
+
+  /** `<envName>` = the queue URL, with send rights on that queue only. */
+  bindQueueSend(envName: string, queue: sqs.IQueue): this {
+    this.setEnvironment(envName, queue.queueUrl);
+    queue.grantSendMessages(this.role);
+    return this;
+  }
+
+  /** Consumes the queue as an event source that reports partial batch failures. */
+  bindQueueConsume(queue: sqs.IQueue, options: QueueConsumerOptions): this {
+    this.function.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize: options.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: options.maxConcurrency,
+      }),
+    );
+    return this;
+  }
+
+  /** AUDIT_TOKEN_SECRET_ARN, with read on exactly that secret. */
+  bindAuditToken(secret: secretsmanager.ISecret): this {
+    this.setEnvironment('AUDIT_TOKEN_SECRET_ARN', secret.secretArn);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    return this;
+  }
+
+  /** ASSUME_ROLE_ARNS (comma-separated), with sts:AssumeRole on exactly those roles; no-op when empty. */
+  bindAssumeRoles(roleArns: string[]): this {
+    if (roleArns.length === 0) return this;
+    this.setEnvironment('ASSUME_ROLE_ARNS', roleArns.join(','));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: roleArns }),
+    );
+    return this;
+  }
+
+  /**
+   * kms:Decrypt only through Secrets Manager in this region and only for the given secrets (their ARN
+   * is the encryption context Secrets Manager sends). Secrets under the AWS managed key need no grant;
+   * customer managed keys are named by `kmsKeyArns` when known, else any key under those conditions.
+   */
+  private grantDecryptVia(secretResources: string[], kmsKeyArns?: string[]): void {
+    const scoped = kmsKeyArns !== undefined && kmsKeyArns.length > 0;
+    const statement = new iam.PolicyStatement({
+      actions: ['kms:Decrypt'],
+      resources: scoped ? kmsKeyArns : ['*'],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` },
+        StringLike: { 'kms:EncryptionContext:SecretARN': secretResources },
+      },
+    });
+    this.role.addToPrincipalPolicy(statement);
+    if (!scoped) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'kms:Decrypt on "*" is limited by kms:ViaService to Secrets Manager and by the SecretARN encryption ' +
+          'context to the bound secrets; the CMK ARNs are not configured (watchedSecrets.kmsKeyArns).',
+      });
+    }
+  }
+}
+
+/** Function timeouts; SQS visibility timeouts are derived from them. */
+export const TIMEOUTS = {
+  rotation: Duration.minutes(1),
+  auditWebhook: Duration.seconds(15),
+  distribution: Duration.minutes(2),
+  sweep: Duration.minutes(5),
+} as const;

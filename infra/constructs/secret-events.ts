@@ -1,0 +1,155 @@
+/**
+ * EventBridge rules on the default bus that turn Secrets Manager changes of the watched secrets into
+ * jobs on the rotation queue, each with an archive of exactly the events it matches (the replay source).
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { partitionOf, type RelayConfig } from '../config.js';
+
+/**
+ * EventBridge cannot derive an SQS FIFO MessageGroupId from the event (the target takes a fixed string),
+ * so every rule uses this one group: rotations are applied one batch at a time, in arrival order, and
+ * two events for the same secret are never processed concurrently (no stale write after a newer one).
+ */
+export const ROTATION_MESSAGE_GROUP = 'secretsmanager';
+
+/** CloudTrail API calls that change a secret's value or staging labels. */
+export const CLOUDTRAIL_API_EVENTS = [
+  'PutSecretValue',
+  'UpdateSecret',
+  'UpdateSecretVersionStage',
+  'RestoreSecret',
+];
+/** CloudTrail service events of managed rotation. */
+export const CLOUDTRAIL_SERVICE_EVENTS = ['RotationSucceeded', 'RotationFailed', 'RotationAbandoned'];
+
+function secretArnBase(config: RelayConfig): string {
+  return `arn:${partitionOf(config.region)}:secretsmanager:${config.region}:${config.account}:secret:`;
+}
+
+/** Matches the watched secrets' full ARNs exactly and the name prefixes as ARN prefixes. */
+function arnMatchers(config: RelayConfig): string[] {
+  const base = secretArnBase(config);
+  return events.Match.anyOf(
+    ...config.watchedSecrets.arns.map((arn) => events.Match.exactString(arn)),
+    ...config.watchedSecrets.namePrefixes.map((prefix) => events.Match.prefix(`${base}${prefix}`)),
+  );
+}
+
+/**
+ * Matches a CloudTrail `secretId` request parameter, which holds whatever the caller passed: a name,
+ * a partial ARN (no random suffix) or a full ARN.
+ */
+function secretIdMatchers(config: RelayConfig): string[] {
+  const base = secretArnBase(config);
+  const exact = config.watchedSecrets.arns.flatMap((arn) => {
+    const partial = arn.slice(0, -'-XXXXXX'.length);
+    return [arn, partial, partial.slice(base.length)];
+  });
+  return events.Match.anyOf(
+    ...exact.map((id) => events.Match.exactString(id)),
+    ...config.watchedSecrets.namePrefixes.flatMap((prefix) => [
+      events.Match.prefix(prefix),
+      events.Match.prefix(`${base}${prefix}`),
+    ]),
+  );
+}
+
+/** `Secret Label Updated` with AWSCURRENT for the watched secrets (native, no trail needed). */
+export function labelUpdatedPattern(config: RelayConfig): events.EventPattern {
+  return {
+    source: ['aws.secretsmanager'],
+    detailType: ['Secret Label Updated'],
+    resources: arnMatchers(config),
+    detail: { labelUpdated: ['AWSCURRENT'] },
+  };
+}
+
+/** CloudTrail API calls and rotation service events for the watched secrets (needs a trail). */
+export function cloudTrailPattern(config: RelayConfig): events.EventPattern {
+  const arns = arnMatchers(config);
+  return {
+    source: ['aws.secretsmanager'],
+    detailType: ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+    detail: {
+      eventSource: ['secretsmanager.amazonaws.com'],
+      $or: [
+        {
+          eventName: CLOUDTRAIL_API_EVENTS,
+          // A refused call changed nothing.
+          errorCode: events.Match.doesNotExist(),
+          requestParameters: { secretId: secretIdMatchers(config) },
+        },
+        { eventName: CLOUDTRAIL_SERVICE_EVENTS, additionalEventData: { SecretId: arns } },
+        // Seen in some accounts instead of additionalEventData; accepted as a fallback.
+        { eventName: CLOUDTRAIL_SERVICE_EVENTS, serviceEventDetails: { secretId: arns } },
+      ],
+    },
+  };
+}
+
+/** Properties of SecretEvents. */
+export interface SecretEventsProps {
+  config: RelayConfig;
+  /** The rotation FIFO queue the rules deliver to. */
+  queue: sqs.IQueue;
+  /** A standard queue for events EventBridge could not deliver after its retries. */
+  deadLetterQueue: sqs.IQueue;
+}
+
+/** The rules, their archives and their SQS targets. */
+export class SecretEvents extends Construct {
+  readonly rules: events.Rule[] = [];
+  readonly archives: events.Archive[] = [];
+
+  constructor(scope: Construct, id: string, props: SecretEventsProps) {
+    super(scope, id);
+    const bus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.watch('LabelUpdated', bus, labelUpdatedPattern(props.config), props);
+    if (props.config.cloudTrailRule) this.watch('CloudTrail', bus, cloudTrailPattern(props.config), props);
+  }
+
+  private watch(
+    id: string,
+    bus: events.IEventBus,
+    pattern: events.EventPattern,
+    props: SecretEventsProps,
+  ): void {
+    const rule = new events.Rule(this, `${id}Rule`, {
+      eventBus: bus,
+      eventPattern: pattern,
+      description: `identity-relay: ${id} events of the watched secrets to the rotation queue`,
+    });
+    // Keep the envelope whole (no input transformer): the function parses the documented event shape.
+    rule.addTarget(
+      new targets.SqsQueue(props.queue, {
+        messageGroupId: ROTATION_MESSAGE_GROUP,
+        deadLetterQueue: props.deadLetterQueue,
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      }),
+    );
+    this.rules.push(rule);
+    this.archives.push(
+      new events.Archive(this, `${id}Archive`, {
+        sourceEventBus: bus,
+        eventPattern: pattern,
+        retention: Duration.days(props.config.archiveRetentionDays),
+        description: `identity-relay: ${id} events, replayable by the on-call`,
+      }),
+    );
+  }
+}
+
+/** Acknowledges that the rule-target dead-letter queue has no dead-letter queue of its own. */
+export function acknowledgeTargetDeadLetterQueue(queue: Construct): void {
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason:
+      'This queue is itself the dead-letter queue of the EventBridge rule targets (which must be a standard ' +
+      'queue); nothing consumes it but the on-call replay, and an alarm fires on its first message.',
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * The identity-relay stack: triggers (EventBridge rules, audit Function URL, Scheduler), queues with
+ * dead-letter queues, the four functions through the house construct, and alarms.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { allWatchNamespaces, type RelayConfig, watchedSecretResources } from '../config.js';
+import { Monitoring } from '../constructs/monitoring.js';
+import { FifoWorkQueue, targetDeadLetterQueue } from '../constructs/queues.js';
+import { importNetwork, RelayFunction, TIMEOUTS } from '../constructs/relay-function.js';
+import { acknowledgeTargetDeadLetterQueue, SecretEvents } from '../constructs/secret-events.js';
+
+/** The functions identity-relay deploys. */
+export type FunctionName = 'rotation' | 'auditWebhook' | 'distribution' | 'sweep';
+
+/** Where each function's handler lives, relative to the repository root (a contract with functions/). */
+export const FUNCTION_ENTRIES: Readonly<Record<FunctionName, string>> = {
+  rotation: 'functions/rotation/handler.ts',
+  auditWebhook: 'functions/audit-webhook/handler.ts',
+  distribution: 'functions/distribution/handler.ts',
+  sweep: 'functions/sweep/handler.ts',
+};
+
+/**
+ * The handler entries that exist under `projectRoot`. The stack deploys a function only when its entry
+ * exists, so the infrastructure can be synthesised and deployed while functions are still being written.
+ */
+export function discoverEntries(projectRoot: string): Partial<Record<FunctionName, string>> {
+  const found: Partial<Record<FunctionName, string>> = {};
+  for (const [name, relative] of Object.entries(FUNCTION_ENTRIES) as [FunctionName, string][]) {
+    const path = join(projectRoot, relative);
+    if (existsSync(path)) found[name] = path;
+  }
+  return found;
+}
+
+/** Properties of the IdentityRelayStack. */
+export interface IdentityRelayStackProps extends StackProps {
+  config: RelayConfig;
+  projectRoot: string;
+  /** Absolute handler paths; a function whose entry is absent is not deployed. */
+  entries: Partial<Record<FunctionName, string>>;
+}
+
+// Receives before a job lands in its dead-letter queue.
+const MAX_RECEIVE_COUNT = 5;
+
+/** Everything identity-relay runs in one AWS account and region. */
+export class IdentityRelayStack extends Stack {
+  readonly functions: Partial<Record<FunctionName, RelayFunction>> = {};
+  readonly queues: { rotation: FifoWorkQueue; distribution: FifoWorkQueue; eventsDeadLetters: sqs.Queue };
+
+  constructor(scope: Construct, id: string, props: IdentityRelayStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const rotation = new FifoWorkQueue(this, 'RotationQueue', {
+      visibilityTimeout: Duration.seconds(TIMEOUTS.rotation.toSeconds() * 6),
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    });
+    const distribution = new FifoWorkQueue(this, 'DistributionQueue', {
+      visibilityTimeout: Duration.seconds(TIMEOUTS.distribution.toSeconds() * 6),
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+      highThroughput: true,
+    });
+    const eventsDeadLetters = targetDeadLetterQueue(this, 'EventsDeadLetterQueue');
+    acknowledgeTargetDeadLetterQueue(eventsDeadLetters);
+    this.queues = { rotation, distribution, eventsDeadLetters };
+
+    const secretEvents = new SecretEvents(this, 'SecretEvents', {
+      config,
+      queue: rotation.queue,
+      deadLetterQueue: eventsDeadLetters,
+    });
+
+    const auditToken = new secretsmanager.Secret(this, 'AuditWebhookToken', {
+      description: 'identity-relay: bearer token kube-apiserver presents to the audit webhook',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(auditToken).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the token needs the new value in every kube-apiserver webhook kubeconfig first; the ' +
+        'function re-reads the secret on a mismatch, so operators rotate it by hand (infra/DEPLOY.md).',
+    });
+
+    const network = config.vpc && importNetwork(this, config.vpc);
+    const make = (name: FunctionName, description: string, timeout: Duration): RelayFunction | undefined => {
+      const entry = props.entries[name];
+      if (entry === undefined) return undefined;
+      const fn = new RelayFunction(this, name.charAt(0).toUpperCase() + name.slice(1), {
+        entry,
+        projectRoot: props.projectRoot,
+        description: `identity-relay: ${description}`,
+        serviceName: `identity-relay-${FUNCTION_ENTRIES[name].split('/')[1]}`,
+        timeout,
+        memorySize: config.memorySize,
+        architecture: config.architecture,
+        logRetentionDays: config.logRetentionDays,
+        reservedConcurrency: config.reservedConcurrency[name],
+        network,
+      });
+      this.functions[name] = fn;
+      return fn;
+    };
+    const secretResources = watchedSecretResources(config);
+    const kmsKeyArns = config.watchedSecrets.kmsKeyArns;
+    const namespaces = allWatchNamespaces(config);
+    // What every function that talks to the clusters needs.
+    const clusterAccess = (fn: RelayFunction) =>
+      fn
+        .bindManagementKubeconfig(config.managementKubeconfigSecretArn, kmsKeyArns)
+        .bindWatchedSecrets(secretResources, kmsKeyArns)
+        .bindNamespaces(config.systemNamespace, namespaces)
+        .bindAssumeRoles(config.assumeRoleArns);
+
+    const rotationFn = make('rotation', 'applies rotated secrets to the clusters', TIMEOUTS.rotation);
+    if (rotationFn) {
+      // One message group (see ROTATION_MESSAGE_GROUP): batches of 10 let the function coalesce duplicates.
+      clusterAccess(rotationFn).bindQueueConsume(rotation.queue, { batchSize: 10 });
+    }
+
+    const webhookFn = make('auditWebhook', 'kube-apiserver audit webhook', TIMEOUTS.auditWebhook);
+    if (webhookFn) {
+      // Internet-facing: it holds no cluster credentials, only the token and the right to enqueue.
+      webhookFn
+        .bindAuditToken(auditToken)
+        .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue)
+        .bindNamespaces(config.systemNamespace, namespaces);
+      if (config.relayUsername) webhookFn.setEnvironment('RELAY_USERNAME', config.relayUsername);
+      // kube-apiserver cannot sign AWS requests; the function checks the bearer token itself.
+      const url = webhookFn.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+      new CfnOutput(this, 'AuditWebhookUrl', {
+        value: url.url,
+        description: 'server: of the webhook kubeconfig',
+      });
+    }
+
+    const distributionFn = make(
+      'distribution',
+      'converges regions after cluster-side changes',
+      TIMEOUTS.distribution,
+    );
+    if (distributionFn) {
+      clusterAccess(distributionFn).bindQueueConsume(distribution.queue, {
+        batchSize: 10,
+        maxConcurrency: 5,
+      });
+    }
+
+    const sweepFn = make('sweep', 'scheduled drift sweep', TIMEOUTS.sweep);
+    if (sweepFn) {
+      clusterAccess(sweepFn);
+      scheduleSweep(this, sweepFn, config.sweepIntervalMinutes);
+    }
+
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      config,
+      deadLetterQueues: {
+        RotationDeadLetterQueue: rotation.deadLetterQueue,
+        DistributionDeadLetterQueue: distribution.deadLetterQueue,
+        EventsDeadLetterQueue: eventsDeadLetters,
+      },
+      workQueues: {
+        RotationQueue: { queue: rotation.queue, maxAge: Duration.minutes(15) },
+        DistributionQueue: { queue: distribution.queue, maxAge: Duration.minutes(15) },
+      },
+      functions: Object.fromEntries(
+        Object.entries(this.functions).map(([name, fn]) => [name, fn.function] as const),
+      ),
+    });
+
+    const outputs: Record<string, string> = {
+      AuditTokenSecretArn: auditToken.secretArn,
+      RotationQueueUrl: rotation.queue.queueUrl,
+      RotationDeadLetterQueueUrl: rotation.deadLetterQueue.queueUrl,
+      DistributionQueueUrl: distribution.queue.queueUrl,
+      DistributionDeadLetterQueueUrl: distribution.deadLetterQueue.queueUrl,
+      EventsDeadLetterQueueUrl: eventsDeadLetters.queueUrl,
+      AlarmTopicArn: monitoring.topic.topicArn,
+    };
+    // For EKS access entries / aws-auth: map these roles to the Kubernetes group identity-relay.
+    for (const [name, fn] of Object.entries(this.functions)) {
+      outputs[`${name.charAt(0).toUpperCase()}${name.slice(1)}RoleArn`] = fn.role.roleArn;
+    }
+    secretEvents.archives.forEach((archive, index) => {
+      outputs[`Archive${index + 1}Name`] = archive.archiveName;
+    });
+    for (const [id, value] of Object.entries(outputs)) new CfnOutput(this, id, { value });
+  }
+}
+
+/**
+ * Runs the sweep every `intervalMinutes` with a flexible window (jitter spreads the sweep's API calls
+ * instead of hitting every cluster on the minute). A hand-written target, because the library's
+ * LambdaInvoke also grants invoke on every version (`<arn>:*`), which the sweep does not need.
+ */
+function scheduleSweep(scope: Construct, sweep: RelayFunction, intervalMinutes: number): scheduler.Schedule {
+  const stack = Stack.of(scope);
+  const role = new iam.Role(scope, 'SweepScheduleRole', {
+    assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+      conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+    }),
+    description: 'identity-relay: EventBridge Scheduler invokes the sweep',
+  });
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [sweep.function.functionArn] }),
+  );
+  const target: scheduler.IScheduleTarget = {
+    bind: () => ({
+      arn: sweep.function.functionArn,
+      role,
+      // A missed sweep is replaced by the next one; retry briefly, never past the next run.
+      retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: intervalMinutes * 60 },
+    }),
+  };
+  return new scheduler.Schedule(scope, 'SweepSchedule', {
+    description: 'identity-relay: drift sweep',
+    schedule: scheduler.ScheduleExpression.rate(Duration.minutes(intervalMinutes)),
+    timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(Math.min(15, Math.ceil(intervalMinutes / 2)))),
+    target,
+  });
+}

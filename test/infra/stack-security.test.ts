@@ -1,0 +1,182 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  BASE_ENV,
+  type Json,
+  type QueueName,
+  SYNTH_TIMEOUT,
+  type Synthesized,
+  synthesize,
+} from './helpers.js';
+
+const WATCHED = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/aws/capa-AbC123';
+const PREFIX_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cloud-credentials/';
+const MGMT = BASE_ENV.managementKubeconfigSecretArn;
+const ROLE = 'arn:aws:iam::210987654321:role/relay-eks';
+
+let s: Synthesized;
+
+// IAM and alarms do not depend on the bundles: one synthesis without esbuild for the whole file.
+beforeAll(() => {
+  s = synthesize(BASE_ENV, { skipBundling: true });
+}, SYNTH_TIMEOUT);
+
+describe('IAM', () => {
+  const statements = () =>
+    s
+      .resources('AWS::IAM::Policy')
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
+  const list = (value: unknown) => (Array.isArray(value) ? value : [value]);
+
+  it('grants no wildcard action anywhere', () => {
+    const actions = statements().flatMap((s) => list(s.Action) as string[]);
+
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
+  it('scopes every literal resource to a configured ARN, a watched-prefix pattern or a condition-bound "*"', () => {
+    const allowed = new Set([WATCHED, `${PREFIX_ARN}*`, MGMT, ROLE]);
+
+    for (const statement of statements()) {
+      for (const resource of list(statement.Resource).filter((r) => typeof r === 'string')) {
+        if (resource === '*') {
+          expect(statement).toMatchObject({
+            Action: 'kms:Decrypt',
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-central-1.amazonaws.com' } },
+          });
+        } else {
+          expect(allowed).toContain(resource);
+        }
+      }
+    }
+  });
+
+  it('reads secrets only from the watched set, the kubeconfig and the audit token', () => {
+    const secretReads = statements().filter((s) =>
+      list(s.Action).some((a: string) => a.startsWith('secretsmanager:')),
+    );
+    const resourcesRead = new Set(secretReads.flatMap((s) => list(s.Resource).map((r) => JSON.stringify(r))));
+
+    expect([...resourcesRead].sort()).toEqual(
+      [WATCHED, `${PREFIX_ARN}*`, MGMT, { Ref: s.logicalId(s.stack.node.findChild('AuditWebhookToken')) }]
+        .map((r) => JSON.stringify(r))
+        .sort(),
+    );
+  });
+
+  it('assumes only the configured roles, and uses no managed policy without a VPC', () => {
+    const assume = statements().filter((s) => list(s.Action).includes('sts:AssumeRole'));
+
+    expect(assume.map((s) => s.Resource)).toEqual([ROLE, ROLE, ROLE]);
+    s.template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => s.resources('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+  const topicRef = () => ({ Ref: Object.keys(s.template.findResources('AWS::SNS::Topic'))[0] });
+
+  it.each(['rotationDlq', 'distributionDlq', 'eventsDlq'] as QueueName[])(
+    'fires on the first visible message in %s and notifies the topic',
+    (dlq) => {
+      const alarm = alarms().find(
+        (a) =>
+          a.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+          a.Dimensions?.[0]?.Value?.['Fn::GetAtt']?.[0] === s.queueId(dlq),
+      );
+
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/SQS',
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        AlarmActions: [topicRef()],
+      });
+    },
+  );
+
+  it('watches errors of every function and the age of both work queues', () => {
+    const errors = alarms()
+      .filter((a) => a.MetricName === 'Errors')
+      .map((a) => a.Dimensions[0].Value.Ref);
+    const ages = alarms().filter((a) => a.MetricName === 'ApproximateAgeOfOldestMessage');
+
+    expect(errors.sort()).toEqual(
+      (['rotation', 'auditWebhook', 'distribution', 'sweep'] as const).map((n) => s.functionId(n)).sort(),
+    );
+    expect(ages.map((a) => a.Threshold)).toEqual([900, 900]);
+  });
+
+  it('alarms on RotationFailed summed over every function that emits it', () => {
+    expect(alarms()).toContainEqual(
+      expect.objectContaining({
+        Threshold: 1,
+        AlarmActions: [topicRef()],
+        Metrics: [
+          expect.objectContaining({
+            Expression: 'SELECT SUM(RotationFailed) FROM SCHEMA("IdentityRelay", service)',
+          }),
+        ],
+      }),
+    );
+  });
+
+  it('subscribes the on-call e-mail and shows the propagation metrics on the dashboard', () => {
+    s.template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+    });
+    const body = JSON.stringify(s.resources('AWS::CloudWatch::Dashboard')[0]?.[1].Properties.DashboardBody);
+
+    for (const metric of [
+      'PropagationLatency',
+      'Writes',
+      'NoOps',
+      'RegionFailures',
+      'SecretsManagerCalls',
+      'AuditEventsDropped',
+    ]) {
+      expect(body).toContain(`MetricName=\\\\\\"${metric}\\\\\\"`);
+    }
+    expect(body).toContain("'p99'");
+  });
+});
+
+describe('a private, imported-topic environment without the CloudTrail rule', {
+  timeout: SYNTH_TIMEOUT,
+}, () => {
+  const variant = () =>
+    synthesize(
+      {
+        ...BASE_ENV,
+        cloudTrailRule: false,
+        vpc: {
+          vpcId: 'vpc-0123456789abcdef0',
+          subnetIds: ['subnet-0123456789abcdef0'],
+          securityGroupIds: ['sg-0123456789abcdef0'],
+        },
+        alarm: { snsTopicArn: 'arn:aws:sns:eu-central-1:123456789012:platform-alarms' },
+      },
+      { skipBundling: true },
+    ).template;
+
+  it(
+    'attaches every function to the subnets, alarms to the imported topic, and has one rule',
+    () => {
+      const t = variant();
+
+      t.allResourcesProperties('AWS::Lambda::Function', {
+        VpcConfig: { SubnetIds: ['subnet-0123456789abcdef0'], SecurityGroupIds: ['sg-0123456789abcdef0'] },
+      });
+      t.allResourcesProperties('AWS::CloudWatch::Alarm', {
+        AlarmActions: ['arn:aws:sns:eu-central-1:123456789012:platform-alarms'],
+      });
+      t.resourceCountIs('AWS::SNS::Topic', 0);
+      expect(
+        Object.values(t.findResources('AWS::Events::Rule')).map(
+          (r) => r.Properties.EventPattern['detail-type'],
+        ),
+      ).toEqual([['Secret Label Updated']]);
+    },
+    SYNTH_TIMEOUT,
+  );
+});

@@ -1,0 +1,245 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../infra/relay-app.js';
+import { discoverEntries, type FunctionName } from '../../infra/stacks/identity-relay-stack.js';
+import {
+  BASE_ENV,
+  type Json,
+  type QueueName,
+  type Resource,
+  SYNTH_TIMEOUT,
+  type Synthesized,
+  synthesize,
+} from './helpers.js';
+
+const WATCHED = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/aws/capa-AbC123';
+const PREFIX_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cloud-credentials/';
+
+let s: Synthesized;
+
+// One synthesis with real bundling for the whole file: the real handler entries where they exist.
+beforeAll(() => {
+  s = synthesize(BASE_ENV);
+}, SYNTH_TIMEOUT);
+
+describe('EventBridge rules', () => {
+  it('forwards AWSCURRENT label moves of exactly the watched secrets', () => {
+    s.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: 'default',
+      EventPattern: {
+        source: ['aws.secretsmanager'],
+        'detail-type': ['Secret Label Updated'],
+        resources: [WATCHED, { prefix: PREFIX_ARN }],
+        detail: { labelUpdated: ['AWSCURRENT'] },
+      },
+    });
+  });
+
+  it('forwards CloudTrail API calls and rotation service events when cloudTrailRule is on', () => {
+    const [, rule] =
+      s
+        .resources('AWS::Events::Rule')
+        .find(([, r]) => r.Properties.EventPattern['detail-type'].includes('AWS API Call via CloudTrail')) ??
+      [];
+    const branches = rule?.Properties.EventPattern.detail.$or as Record<string, Json>[];
+
+    expect(branches.map((b) => b.eventName)).toEqual([
+      ['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage', 'RestoreSecret'],
+      ['RotationSucceeded', 'RotationFailed', 'RotationAbandoned'],
+      ['RotationSucceeded', 'RotationFailed', 'RotationAbandoned'],
+    ]);
+    expect(branches[0]?.requestParameters.secretId).toEqual([
+      WATCHED,
+      WATCHED.replace('-AbC123', ''),
+      'prod/aws/capa',
+      { prefix: 'cloud-credentials/' },
+      { prefix: PREFIX_ARN },
+    ]);
+    expect(branches[0]?.errorCode).toEqual([{ exists: false }]);
+    expect(branches[1]?.additionalEventData.SecretId).toEqual([WATCHED, { prefix: PREFIX_ARN }]);
+  });
+
+  it('delivers every rule to the rotation FIFO queue with a fixed message group and a standard DLQ', () => {
+    const rotationQueue = s.queueId('rotation');
+    const eventsDlq = s.queueId('eventsDlq');
+
+    for (const [, rule] of s.resources('AWS::Events::Rule')) {
+      expect(rule.Properties.Targets).toEqual([
+        expect.objectContaining({
+          Arn: { 'Fn::GetAtt': [rotationQueue, 'Arn'] },
+          SqsParameters: { MessageGroupId: 'secretsmanager' },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [eventsDlq, 'Arn'] } },
+        }),
+      ]);
+      // Keep the envelope whole: the function parses the documented event shape.
+      expect(rule.Properties.Targets[0]).not.toHaveProperty('InputTransformer');
+    }
+    expect(s.template.toJSON().Resources[eventsDlq].Properties).not.toHaveProperty('FifoQueue');
+  });
+
+  it('archives exactly what each rule matches, for the configured retention', () => {
+    const rules = s.resources('AWS::Events::Rule').map(([, r]) => r.Properties.EventPattern);
+    const archives = s.resources('AWS::Events::Archive').map(([, r]) => r.Properties);
+
+    expect(archives.map((a) => a.EventPattern)).toEqual(rules);
+    expect(archives.map((a) => a.RetentionDays)).toEqual([30, 30]);
+    expect(rules.map((r) => r['detail-type'])).toEqual([
+      ['Secret Label Updated'],
+      ['AWS API Call via CloudTrail', 'AWS Service Event via CloudTrail'],
+    ]);
+  });
+});
+
+describe('queues', () => {
+  it.each([
+    ['rotation', 'rotationDlq', 360],
+    ['distribution', 'distributionDlq', 720],
+  ] as [QueueName, QueueName, number][])(
+    'the %s queue is FIFO with content-based dedup, redriving to its FIFO DLQ after 5 receives',
+    (queue, dlq, visibility) => {
+      const all = s.template.toJSON().Resources as Record<string, Resource>;
+
+      expect(all[s.queueId(queue)]?.Properties).toMatchObject({
+        FifoQueue: true,
+        ContentBasedDeduplication: true,
+        VisibilityTimeout: visibility,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [s.queueId(dlq), 'Arn'] }, maxReceiveCount: 5 },
+      });
+      expect(all[s.queueId(dlq)]?.Properties).toMatchObject({
+        FifoQueue: true,
+        MessageRetentionPeriod: 14 * 24 * 3600,
+      });
+    },
+  );
+
+  it('encrypts every queue with SQS-managed keys and refuses non-TLS access', () => {
+    const queues = s.resources('AWS::SQS::Queue');
+    const policies = s.resources('AWS::SQS::QueuePolicy');
+
+    expect(queues.map(([, q]) => q.Properties.SqsManagedSseEnabled)).toEqual(queues.map(() => true));
+    for (const [id] of queues) {
+      const policy = policies.find(([, p]) => JSON.stringify(p.Properties.Queues).includes(`"${id}"`));
+      expect(policy?.[1].Properties.PolicyDocument.Statement).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+});
+
+describe('functions', () => {
+  it('runs every function on Node.js 22, arm64, JSON logs to its own group', () => {
+    const fns = s.resources('AWS::Lambda::Function');
+
+    expect(fns).toHaveLength(4);
+    for (const [, fn] of fns) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+      });
+    }
+  });
+
+  it('consumes both queues with partial batch failure reporting', () => {
+    const mappings = s.resources('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+
+    expect(mappings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          FunctionName: { Ref: s.functionId('rotation') },
+          EventSourceArn: { 'Fn::GetAtt': [s.queueId('rotation'), 'Arn'] },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+        expect.objectContaining({
+          FunctionName: { Ref: s.functionId('distribution') },
+          EventSourceArn: { 'Fn::GetAtt': [s.queueId('distribution'), 'Arn'] },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+      ]),
+    );
+    expect(mappings.map((m) => m.FunctionResponseTypes)).toEqual(
+      mappings.map(() => ['ReportBatchItemFailures']),
+    );
+  });
+
+  it.each([
+    [
+      'rotation',
+      ['MANAGEMENT_KUBECONFIG_SECRET_ARN', 'SYSTEM_NAMESPACE', 'WATCH_NAMESPACES', 'ASSUME_ROLE_ARNS'],
+    ],
+    [
+      'distribution',
+      ['MANAGEMENT_KUBECONFIG_SECRET_ARN', 'SYSTEM_NAMESPACE', 'WATCH_NAMESPACES', 'ASSUME_ROLE_ARNS'],
+    ],
+    [
+      'sweep',
+      ['MANAGEMENT_KUBECONFIG_SECRET_ARN', 'SYSTEM_NAMESPACE', 'WATCH_NAMESPACES', 'ASSUME_ROLE_ARNS'],
+    ],
+    [
+      'auditWebhook',
+      [
+        'SYSTEM_NAMESPACE',
+        'WATCH_NAMESPACES',
+        'AUDIT_TOKEN_SECRET_ARN',
+        'DISTRIBUTION_QUEUE_URL',
+        'RELAY_USERNAME',
+      ],
+    ],
+  ] as [FunctionName, string[]][])('gives %s exactly its contract variables', (name, expected) => {
+    const [, fn] = s.resources('AWS::Lambda::Function').find(([id]) => id === s.functionId(name)) ?? [];
+    const variables = fn?.Properties.Environment.Variables as Record<string, unknown>;
+    const common = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE'];
+
+    expect(Object.keys(variables).sort()).toEqual([...common, ...expected].sort());
+    expect(variables).toMatchObject({
+      POWERTOOLS_METRICS_NAMESPACE: 'IdentityRelay',
+      WATCH_NAMESPACES: 'kcm-system,team-a',
+    });
+  });
+
+  it('exposes the audit webhook through a Function URL with auth NONE (the token is checked inside)', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [s.functionId('auditWebhook'), 'Arn'] },
+    });
+    s.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { ExcludePunctuation: true, PasswordLength: 64 },
+    });
+  });
+
+  it('runs the sweep from EventBridge Scheduler at the configured rate with a flexible window', () => {
+    s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 8 },
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [s.functionId('sweep'), 'Arn'] } }),
+    });
+  });
+
+  it(
+    'bundles every real handler entry into an ESM module Node.js can import',
+    () => {
+      const real = discoverEntries(PROJECT_ROOT);
+
+      for (const name of Object.keys(real) as FunctionName[]) {
+        const [, fn] = s.resources('AWS::Lambda::Function').find(([id]) => id === s.functionId(name)) ?? [];
+        const asset = join(
+          s.outdir,
+          `asset.${String(fn?.Properties.Code.S3Key).replace('.zip', '')}`,
+          'index.mjs',
+        );
+        const script = `const m = await import(${JSON.stringify(asset)}); process.stdout.write(typeof m.handler);`;
+
+        // Importing must not need the cloud: clients are created on first invocation (STYLE.md).
+        const loaded = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, AWS_REGION: 'eu-central-1' },
+        });
+
+        expect({ name, loaded }).toEqual({ name, loaded: 'function' });
+      }
+    },
+    SYNTH_TIMEOUT,
+  );
+});
