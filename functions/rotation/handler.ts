@@ -11,9 +11,11 @@ export type RotationResponse = { batchItemFailures: Array<{ itemIdentifier: stri
 
 /** The rotation function: EventBridge events, directly or in SQS records, converge the bound Secrets. */
 export function createHandler(runtime: Runtime) {
-  return middy(async (event: unknown, _context: Context): Promise<RotationResponse> => {
+  return middy(async (event: unknown, context: Context): Promise<RotationResponse> => {
     const hints = readRotationHints(event);
-    const outcomes = await rotate(await runtime.deps(), hints);
+    // Regions stop starting writes shortly before the function's deadline (see DistributeDeps).
+    const remainingMs = () => context.getRemainingTimeInMillis();
+    const outcomes = await rotate({ ...(await runtime.deps()), remainingMs }, hints);
     reportRotation(runtime, hints, outcomes, new Date());
     runtime.metrics.flush();
     const failed = [

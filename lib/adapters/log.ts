@@ -30,8 +30,12 @@ export function redact(
 
 function maskText(text: string, secrets: ReadonlySet<string>): string {
   let out = text;
-  for (const secret of secrets)
-    if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join('[redacted]');
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    // Secret data travels base64-encoded: a copied `data` field leaks the value in that form.
+    for (const form of [secret, Buffer.from(secret).toString('base64')])
+      if (out.includes(form)) out = out.split(form).join('[redacted]');
+  }
   return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : out;
 }
 

@@ -83,3 +83,25 @@ function translate(secretId: string, error: unknown): RelayError {
       );
   }
 }
+
+/**
+ * A SecretSource that adds every value it reads (and the string fields of a JSON value) to `seen`: the
+ * set the log redaction and the CLI's output mask, so a value logged by mistake is still masked.
+ */
+export function rememberingSource(source: SecretSource, seen: Set<string>): SecretSource {
+  return {
+    currentVersion: (secretId) => source.currentVersion(secretId),
+    async getCurrent(secretId) {
+      const value = await source.getCurrent(secretId);
+      seen.add(value.secretString);
+      try {
+        const parsed = JSON.parse(value.secretString) as unknown;
+        if (parsed && typeof parsed === 'object')
+          for (const field of Object.values(parsed)) if (typeof field === 'string') seen.add(field);
+      } catch {
+        // a plaintext value is remembered whole
+      }
+      return value;
+    },
+  };
+}

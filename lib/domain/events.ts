@@ -207,7 +207,10 @@ function readEvent(input: unknown): Outcome {
   const envelope = eventBridgeEventSchema.safeParse(input);
   if (!envelope.success) return { kind: 'malformed', reason: firstIssue(envelope.error) };
   const event = envelope.data;
-  const ignore = (reason: string): Outcome => ({ kind: 'ignored', ignored: { eventId: event.id, reason } });
+  const ignore = (reason: string): Outcome => ({
+    kind: 'ignored',
+    ignored: { eventId: event.id, reason: printable(reason) },
+  });
   if (event.source !== 'aws.secretsmanager') return ignore('source is not aws.secretsmanager');
   switch (event['detail-type']) {
     case 'Secret Label Updated':
@@ -271,7 +274,7 @@ function readServiceEvent(input: unknown, event: EventBridgeEvent, ignore: (r: s
   if (!failed) return { kind: 'hint', hint: hintBase(event, secretId, 'rotation-succeeded') };
   const step = ROTATION_STEP.exec(detail.errorMessage ?? '')?.[1];
   const reason = step === undefined ? detail.eventName : `${detail.eventName} during ${step} step`;
-  return { kind: 'failure', failure: { secretId, eventId: event.id, reason } };
+  return { kind: 'failure', failure: { secretId, eventId: event.id, reason: printable(reason) } };
 }
 
 function hintBase(event: EventBridgeEvent, secretId: string, source: HintSource): RotationHint {
@@ -282,6 +285,12 @@ function hintBase(event: EventBridgeEvent, secretId: string, source: HintSource)
     eventTime: event.time,
     replayed: event['replay-name'] !== undefined,
   };
+}
+
+/** Reasons quote event fields (detail-type, eventName): kept to one short line, whatever the event holds. */
+function printable(reason: string): string {
+  const line = reason.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ');
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 function firstIssue(error: z.ZodError): string {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { type KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import { type KubeConfig, loadAllYaml, PatchStrategy } from '@kubernetes/client-node';
 import type { Runtime } from '../../functions/shared/runtime.js';
 import { kubeconfigConnector, kubernetesCluster } from '../../lib/adapters/kubernetes.js';
 import { secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
@@ -18,6 +19,20 @@ export const SYSTEM_NAMESPACE = 'kcm-system';
 export async function grantRegionalNamespace(cluster: string, namespace: string): Promise<void> {
   await ensureNamespace(cluster, namespace);
   await grantRegionalSecrets(kubeconfigText(cluster), namespace);
+}
+
+/** Lets identity-relay read and patch Secrets in one more management namespace (the shipped Secrets Role, bound there). */
+export async function grantManagementNamespace(namespace: string): Promise<void> {
+  await ensureNamespace('mgmt', namespace);
+  const manifest = readFileSync(
+    new URL('../../infra/k8s/management/secrets-role.yaml', import.meta.url),
+    'utf8',
+  );
+  const docs = loadAllYaml(manifest) as KubeObject[];
+  await applyAll(
+    'mgmt',
+    docs.map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
+  );
 }
 
 /** Creates a namespace if it is not there yet. */

@@ -1,0 +1,32 @@
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { InvalidInput } from '../../lib/errors.js';
+import { runJobs } from '../../lib/use-cases/run-jobs.js';
+import { type Runtime, runtimeFromEnvironment } from '../shared/runtime.js';
+
+const sqsEventSchema = z.object({
+  Records: z.array(z.object({ messageId: z.string().min(1), body: z.string() })),
+});
+
+export interface BatchResponse {
+  batchItemFailures: Array<{ itemIdentifier: string }>;
+}
+
+/** The distribution worker: SQS FIFO jobs from the audit webhook converge the regions their object affects. */
+export function createHandler(runtime: Runtime) {
+  return middy(async (event: unknown, context: Context): Promise<BatchResponse> => {
+    const parsed = sqsEventSchema.safeParse(event);
+    if (!parsed.success) throw new InvalidInput('not an SQS event (Records[].messageId, body)');
+    const deps = await runtime.deps();
+    // Regions stop starting writes shortly before the deadline; those jobs fail and are retried.
+    const remainingMs = () => context.getRemainingTimeInMillis();
+    const outcomes = await runJobs({ ...deps, remainingMs, metrics: runtime.metrics }, parsed.data.Records);
+    runtime.metrics.flush();
+    return {
+      batchItemFailures: outcomes.filter((o) => o.error).map((o) => ({ itemIdentifier: o.messageId })),
+    };
+  });
+}
+
+export const handler = createHandler(runtimeFromEnvironment('identity-relay-distribution'));

@@ -1,0 +1,72 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import { KubeConfig } from '@kubernetes/client-node';
+import { eksTokens } from '../adapters/eks-token.js';
+import { kubeconfigConnector, kubernetesCluster } from '../adapters/kubernetes.js';
+import { redact } from '../adapters/log.js';
+import { rememberingSource, secretsManagerSource } from '../adapters/secrets-manager.js';
+import { InvalidInput } from '../errors.js';
+import type { Log, MetricsSink } from '../ports.js';
+import type { RotateDeps } from '../use-cases/rotate.js';
+import type { Command } from './args.js';
+
+/** What every CLI command runs with: the functions' dependencies, built from the operator's environment. */
+export type CliDeps = RotateDeps & { metrics: MetricsSink };
+
+/**
+ * The management cluster from `--kubeconfig` / `KUBECONFIG` (any auth kubectl supports, exec plugins
+ * included: this runs on the operator's machine), regions through the same connector as the functions,
+ * AWS clients from the SDK's own variables. `seen` collects every secret value read, so output can mask it.
+ */
+export function cliDeps(
+  command: Command,
+  env: NodeJS.ProcessEnv,
+  io: { stderr: (line: string) => void; seen: Set<string> },
+): CliDeps {
+  const kc = new KubeConfig();
+  const path = command.kubeconfig ?? env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
+  try {
+    kc.loadFromFile(path);
+  } catch (error) {
+    throw new InvalidInput(`kubeconfig ${path} could not be read (set --kubeconfig or KUBECONFIG)`, error);
+  }
+  if (command.context) kc.setCurrentContext(command.context);
+  if (!kc.getCurrentCluster())
+    throw new InvalidInput(`kubeconfig ${path} has no current cluster (use --context NAME)`);
+  const sts = new STSClient({});
+  const systemNamespace = command.systemNamespace ?? (env.SYSTEM_NAMESPACE || 'kcm-system');
+  return {
+    source: rememberingSource(secretsManagerSource(new SecretsManagerClient({})), io.seen),
+    mgmt: kubernetesCluster('mgmt', kc),
+    connector: kubeconfigConnector({
+      allowInsecureTls: env.ALLOW_INSECURE_TLS === 'true',
+      eks: eksTokens({
+        sts,
+        credentials: () => sts.config.credentials(),
+        region: env.AWS_REGION ?? 'us-east-1',
+      }),
+    }),
+    log: stderrLog(io.stderr, command.verbose, io.seen),
+    metrics: { count: () => {}, milliseconds: () => {}, flush: () => {} },
+    systemNamespace,
+    watchNamespaces:
+      command.watchNamespaces ??
+      (env.WATCH_NAMESPACES || systemNamespace)
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    now: () => new Date(),
+  };
+}
+
+/** The use-cases' log lines on stderr: warnings and errors always, info with --verbose; redacted like the functions'. */
+function stderrLog(write: (line: string) => void, verbose: boolean, seen: ReadonlySet<string>): Log {
+  const emit =
+    (level: string, show: boolean) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      if (show) write(`${level}: ${message} ${JSON.stringify(redact(fields, seen))}`);
+    };
+  return { info: emit('info', verbose), warn: emit('warn', verbose), error: emit('error', true) };
+}

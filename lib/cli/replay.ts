@@ -1,0 +1,174 @@
+import { gunzipSync } from 'node:zlib';
+import {
+  auditJobs,
+  DEFAULT_IDENTITY_KINDS,
+  distributionJobSchema,
+  identityResources,
+  objectKey,
+  readCloudWatchLogs,
+  readEventList,
+} from '../domain/audit.js';
+import { readRotationHints } from '../domain/events.js';
+import { describeError } from '../errors.js';
+import { type Change, type DistributeResult, distribute } from '../use-cases/distribute.js';
+import { rotate, type SecretOutcome } from '../use-cases/rotate.js';
+import { changeOf } from '../use-cases/run-jobs.js';
+import { reportRotation } from '../use-cases/telemetry.js';
+import { UsageError } from './args.js';
+import type { CliDeps } from './deps.js';
+
+/** What a replay input holds, sorted by the use-case that takes it. */
+export interface ReplayInput {
+  /** SQS records whose body is an EventBridge event (events given bare are wrapped as records). */
+  rotationRecords: Array<{ messageId: string; body: string; eventSource: 'aws:sqs' }>;
+  /** Distribution jobs: SQS records of the job queue, or audit events kept by the audit filter. */
+  jobs: Array<{ messageId: string; body: string }>;
+  audit: { received: number; kept: number; dropped: number; quarantined: number };
+  unsupported: string[];
+}
+
+/** One distribution job's outcome. */
+export interface JobResult {
+  messageId: string;
+  object: string;
+  change: Change['kind'];
+  result?: DistributeResult;
+  error?: string;
+}
+
+/** What a replay did (or would do). */
+export interface ReplayResult {
+  rotations: SecretOutcome[];
+  jobs: JobResult[];
+  input: Omit<ReplayInput, 'rotationRecords' | 'jobs'>;
+  ignored: string[];
+  failed: string[];
+}
+
+/** Reads JSON (one value or an array) or JSON lines; throws UsageError naming the line that is not JSON. */
+export function parseReplayText(text: string): unknown[] {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new UsageError('replay input is empty');
+  try {
+    const whole = JSON.parse(trimmed) as unknown;
+    return Array.isArray(whole) ? whole : [whole];
+  } catch {
+    // not one JSON document: JSON lines
+  }
+  return trimmed.split('\n').flatMap((line, index) => {
+    if (line.trim() === '') return [];
+    try {
+      return [JSON.parse(line) as unknown];
+    } catch {
+      throw new UsageError(`replay input: line ${index + 1} is not JSON (expected JSON or JSON lines)`);
+    }
+  });
+}
+
+/** Sorts input items: EventBridge events and SQS records → rotation, audit EventLists and jobs → distribution. */
+export function classify(items: unknown[], env: NodeJS.ProcessEnv = {}): ReplayInput {
+  const input: ReplayInput = {
+    rotationRecords: [],
+    jobs: [],
+    audit: { received: 0, kept: 0, dropped: 0, quarantined: 0 },
+    unsupported: [],
+  };
+  const filter = {
+    identityResources: identityResources(env.IDENTITY_KINDS?.split(',') ?? [...DEFAULT_IDENTITY_KINDS]),
+    relayUsername: env.RELAY_USERNAME ?? 'system:serviceaccount:identity-relay-system:identity-relay',
+  };
+  const addAudit = (events: unknown[]) => {
+    const batch = auditJobs(events, filter);
+    input.audit.received += batch.counts.received;
+    input.audit.kept += batch.counts.kept;
+    input.audit.dropped += batch.counts.dropped;
+    input.audit.quarantined += batch.quarantined.length;
+    for (const job of batch.jobs) input.jobs.push({ messageId: job.auditID, body: JSON.stringify(job) });
+  };
+  const addBody = (messageId: string, body: string) => {
+    if (isJob(body)) input.jobs.push({ messageId, body });
+    else input.rotationRecords.push({ messageId, body, eventSource: 'aws:sqs' });
+  };
+  items.forEach((item, index) => {
+    const record = item as Record<string, unknown> | null;
+    if (record === null || typeof record !== 'object') {
+      input.unsupported.push(`item ${index + 1}: not a JSON object`);
+    } else if (Array.isArray(record.Records)) {
+      for (const [n, r] of (record.Records as Array<Record<string, unknown>>).entries())
+        addBody(
+          String(r?.messageId ?? `item-${index + 1}-${n + 1}`),
+          typeof r?.body === 'string' ? r.body : '',
+        );
+    } else if (record.kind === 'EventList') {
+      addAudit(readEventList(record));
+    } else if (typeof (record.awslogs as { data?: unknown } | undefined)?.data === 'string') {
+      const data = (record.awslogs as { data: string }).data;
+      addAudit(readCloudWatchLogs(JSON.parse(gunzipSync(Buffer.from(data, 'base64')).toString('utf8'))));
+    } else if (typeof record['detail-type'] === 'string') {
+      addBody(String(record.id ?? `item-${index + 1}`), JSON.stringify(record));
+    } else if (distributionJobSchema.safeParse(record).success) {
+      const job = distributionJobSchema.parse(record);
+      input.jobs.push({ messageId: job.auditID, body: JSON.stringify(job) });
+    } else {
+      input.unsupported.push(
+        `item ${index + 1}: not an EventBridge event, SQS event, audit EventList, CloudWatch Logs event or distribution job`,
+      );
+    }
+  });
+  return input;
+}
+
+/**
+ * Runs a replay input through the functions' use-cases: rotation events through `rotate` (and its
+ * telemetry), distribution jobs through `distribute`, each distinct object once, in order. A dry run
+ * passes sandboxed deps (lib/cli/sandbox.ts).
+ */
+export async function replay(deps: CliDeps, input: ReplayInput): Promise<ReplayResult> {
+  const failed = [...input.unsupported];
+  const ignored: string[] = [];
+  let rotations: SecretOutcome[] = [];
+  if (input.rotationRecords.length > 0) {
+    const hints = readRotationHints({ Records: input.rotationRecords });
+    rotations = await rotate(deps, hints);
+    reportRotation(deps, hints, rotations, deps.now());
+    for (const m of hints.malformed) failed.push(`message ${m.messageId ?? '?'}: ${m.reason}`);
+    for (const f of hints.failures) failed.push(`${f.secretId}: Secrets Manager reported ${f.reason}`);
+    for (const i of hints.ignored) ignored.push(`event ${i.eventId}: ${i.reason}`);
+    for (const o of rotations) if (o.error) failed.push(`${o.secretId}: ${o.error}`);
+  }
+  const jobs: JobResult[] = [];
+  const runs = new Map<string, Promise<DistributeResult>>();
+  for (const message of input.jobs) {
+    const job = distributionJobSchema.parse(JSON.parse(message.body));
+    const change = changeOf(job);
+    const key = JSON.stringify(change);
+    let run = runs.get(key);
+    const first = !run;
+    if (!run) {
+      run = distribute(deps, [change]);
+      runs.set(key, run);
+    }
+    const outcome: JobResult = { messageId: message.messageId, object: objectKey(job), change: change.kind };
+    try {
+      const result = await run;
+      // A repeated object shares the first run: its plan is shown once.
+      if (first) outcome.result = result;
+      const errors = result.regions.filter((r) => r.error).map((r) => `${r.region}: ${r.error}`);
+      if (errors.length > 0) outcome.error = errors.join('; ');
+    } catch (error) {
+      outcome.error = describeError(error);
+    }
+    if (outcome.error) failed.push(`${outcome.object}: ${outcome.error}`);
+    jobs.push(outcome);
+  }
+  const { rotationRecords: _r, jobs: _j, ...rest } = input;
+  return { rotations, jobs, input: rest, ignored, failed };
+}
+
+function isJob(body: string): boolean {
+  try {
+    return distributionJobSchema.safeParse(JSON.parse(body)).success;
+  } catch {
+    return false;
+  }
+}

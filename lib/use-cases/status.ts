@@ -1,0 +1,183 @@
+import { ANNOTATIONS, type KubeObject, refOf } from '../domain/objects.js';
+import { describeError } from '../errors.js';
+import type { SecretSource } from '../ports.js';
+import { settleAll } from './concurrency.js';
+import {
+  connectRegion,
+  type DistributeDeps,
+  distribute,
+  type PlannedAction,
+  type RegionResult,
+} from './distribute.js';
+import type { CredentialClosure } from './graph.js';
+import { resolveScope, type Scope, type ScopeDeps, type ScopedState } from './scope.js';
+
+/** A bound Secret: its source's AWSCURRENT (by DescribeSecret, no value read) against what it holds. */
+export interface BindingStatus {
+  secret: string;
+  source?: string;
+  format?: string;
+  sourceVersion?: string;
+  managementVersion?: string;
+  syncedAt?: string;
+  state: 'ok' | 'stale' | 'error';
+  error?: string;
+}
+
+/** One object a regional Credential needs, as its region holds it. */
+export interface CopyStatus {
+  object: string;
+  /** What a resync would do to it: `noop` when the copy matches the management cluster. */
+  op: PlannedAction['op'] | 'unknown';
+  version?: string;
+  syncedAt?: string;
+  hash?: string;
+  previousHash?: string;
+  drift: boolean;
+}
+
+/** A regional Credential: each object its identity needs, in its region. */
+export interface CredentialStatus {
+  credential: string;
+  region: string;
+  identity: string;
+  state: 'ok' | 'drift' | 'error';
+  error?: string;
+  objects: CopyStatus[];
+}
+
+/** A Region: whether it was reached, and clean-ups (releases, deletes) a resync would make. */
+export interface RegionStatus {
+  region: string;
+  state: 'ok' | 'drift' | 'error';
+  error?: string;
+  cleanup: PlannedAction[];
+}
+
+/** The whole `status` answer (the `--json` shape documented in lib/cli/README.md). */
+export interface StatusReport {
+  ok: boolean;
+  bindings: BindingStatus[];
+  credentials: CredentialStatus[];
+  regions: RegionStatus[];
+}
+
+export type StatusDeps = DistributeDeps & ScopeDeps & { source: SecretSource };
+
+/**
+ * Reports, for a scope, each binding's source and management versions and each regional copy's version,
+ * last sync and drift. Drift is what a distribute dry run would change, so status and resync agree.
+ * Reads only: DescribeSecret, Kubernetes gets and lists.
+ */
+export async function status(deps: StatusDeps, scope: Scope): Promise<StatusReport> {
+  const state = await resolveScope(deps, scope);
+  const [bindings, distribution] = await Promise.all([
+    bindingStatuses(deps, state),
+    distribute(
+      deps,
+      state.regions.map((name) => ({ kind: 'region', name })),
+      { dryRun: true },
+    ),
+  ]);
+  const byRegion = new Map(distribution.regions.map((r) => [r.region, r]));
+  const credentials = await Promise.all(
+    state.closures.map((closure) => credentialStatus(deps, state, closure, byRegion)),
+  );
+  const regions = state.regions.map((region): RegionStatus => {
+    const result = byRegion.get(region);
+    const cleanup = (result?.actions ?? []).filter((a) => a.op === 'release' || a.op === 'delete');
+    if (result?.error) return { region, state: 'error', error: result.error, cleanup };
+    const drift = (result?.actions ?? []).some((a) => a.op !== 'noop' && a.op !== 'skip-unmanaged');
+    return { region, state: drift ? 'drift' : 'ok', cleanup };
+  });
+  const ok =
+    bindings.every((b) => b.state === 'ok') &&
+    credentials.every((c) => c.state === 'ok') &&
+    regions.every((r) => r.state === 'ok');
+  return { ok, bindings, credentials, regions };
+}
+
+async function bindingStatuses(deps: StatusDeps, state: ScopedState): Promise<BindingStatus[]> {
+  const versions = new Map<string, ReturnType<SecretSource['currentVersion']>>();
+  const settled = await settleAll(state.bindings, 8, async (bound): Promise<BindingStatus> => {
+    const annotations = bound.object.metadata.annotations ?? {};
+    const held = {
+      ...(annotations[ANNOTATIONS.sourceVersion]
+        ? { managementVersion: annotations[ANNOTATIONS.sourceVersion] }
+        : {}),
+      ...(annotations[ANNOTATIONS.syncedAt] ? { syncedAt: annotations[ANNOTATIONS.syncedAt] } : {}),
+    };
+    const { binding } = bound;
+    if (!binding) return { secret: bound.name, ...held, state: 'error', error: bound.error ?? 'no binding' };
+    const base = { secret: bound.name, source: binding.source, format: binding.format, ...held };
+    let version = versions.get(binding.source);
+    if (!version) {
+      version = deps.source.currentVersion(binding.source);
+      versions.set(binding.source, version);
+    }
+    try {
+      const current = await version;
+      const state = current.versionId === held.managementVersion ? 'ok' : 'stale';
+      return { ...base, sourceVersion: current.versionId, state };
+    } catch (error) {
+      return { ...base, state: 'error', error: describeError(error) };
+    }
+  });
+  return settled.map((s, i) =>
+    s.status === 'fulfilled'
+      ? s.value
+      : { secret: state.bindings[i]?.name ?? '', state: 'error', error: describeError(s.reason) },
+  );
+}
+
+async function credentialStatus(
+  deps: StatusDeps,
+  state: ScopedState,
+  closure: CredentialClosure,
+  byRegion: Map<string, RegionResult>,
+): Promise<CredentialStatus> {
+  const { credential } = closure;
+  const region = credential.region ?? '';
+  const id = credential.identityRef;
+  const base = {
+    credential: `${credential.namespace}/${credential.name}`,
+    region,
+    identity: `${id.kind} ${id.namespace ? `${id.namespace}/` : ''}${id.name}`,
+  };
+  const info = state.graph.regions.get(region);
+  if (!info) return { ...base, state: 'error', error: `Region ${region} not found`, objects: [] };
+  if (closure.problems.length > 0)
+    return { ...base, state: 'error', error: closure.problems.join('; '), objects: [] };
+  const result = byRegion.get(region);
+  const copies = closure.items.map((item) => {
+    const ref = refOf(item.object);
+    if (item.namespace && ref.namespace) ref.namespace = item.namespace;
+    return ref;
+  });
+  let held: Array<KubeObject | undefined> = [];
+  let error = result?.error;
+  if (!error) {
+    try {
+      const cluster = await connectRegion(deps, info);
+      held = await Promise.all(copies.map((ref) => cluster.get(ref)));
+    } catch (readError) {
+      error = describeError(readError);
+    }
+  }
+  const objects = copies.map((ref, index): CopyStatus => {
+    const object = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+    const action = result?.actions.find((a) => a.object === object);
+    const annotations = held[index]?.metadata.annotations ?? {};
+    return {
+      object,
+      op: action?.op ?? 'unknown',
+      ...(annotations[ANNOTATIONS.sourceVersion] ? { version: annotations[ANNOTATIONS.sourceVersion] } : {}),
+      ...(annotations[ANNOTATIONS.syncedAt] ? { syncedAt: annotations[ANNOTATIONS.syncedAt] } : {}),
+      ...(action?.hash ? { hash: action.hash } : {}),
+      ...(action?.previousHash ? { previousHash: action.previousHash } : {}),
+      drift: action?.op === 'create' || action?.op === 'update',
+    };
+  });
+  if (error) return { ...base, state: 'error', error, objects };
+  return { ...base, state: objects.some((o) => o.drift) ? 'drift' : 'ok', objects };
+}
