@@ -15,8 +15,11 @@ export function createHandler(runtime: Runtime) {
     const hints = readRotationHints(event);
     // Regions stop starting writes shortly before the function's deadline (see DistributeDeps).
     const remainingMs = () => context.getRemainingTimeInMillis();
+    const callsBefore = runtime.sourceCalls?.() ?? 0;
     const outcomes = await rotate({ ...(await runtime.deps()), remainingMs }, hints);
     reportRotation(runtime, hints, outcomes, new Date());
+    if (runtime.sourceCalls)
+      runtime.metrics.count('SecretsManagerCalls', runtime.sourceCalls() - callsBefore);
     runtime.metrics.flush();
     const failed = [
       ...hints.malformed.map((m) => m.messageId),

@@ -9,11 +9,11 @@ import type { AccessOptions } from '../../lib/adapters/kubeconfig.js';
 import { clusterFromKubeconfig, kubeconfigConnector } from '../../lib/adapters/kubernetes.js';
 import { powertoolsLog } from '../../lib/adapters/log.js';
 import { powertoolsMetrics } from '../../lib/adapters/metrics.js';
-import { secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
+import { rememberingSource, secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
 import { sqsQueue } from '../../lib/adapters/sqs.js';
 import { DEFAULT_IDENTITY_KINDS, identityResources } from '../../lib/domain/audit.js';
 import { InvalidInput } from '../../lib/errors.js';
-import type { Log, MetricsSink } from '../../lib/ports.js';
+import type { Log, MetricsSink, SecretSource } from '../../lib/ports.js';
 import { type AuditIntakeDeps, secretTokenVerifier } from '../../lib/use-cases/audit-intake.js';
 import type { RotateDeps } from '../../lib/use-cases/rotate.js';
 
@@ -22,6 +22,8 @@ export interface Runtime {
   log: Log;
   metrics: MetricsSink;
   deps(): Promise<RotateDeps>;
+  /** Secrets Manager calls made so far by this container (for the SecretsManagerCalls metric). */
+  sourceCalls?(): number;
 }
 
 /**
@@ -34,13 +36,17 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
     namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'IdentityRelay',
     serviceName: service,
   });
-  const log = powertoolsLog(logger);
+  // Every value read from Secrets Manager is remembered, so the log masks it wherever it would appear.
+  const seen = new Set<string>();
+  const log = powertoolsLog(logger, seen);
+  const base = secretsManagerSource(new SecretsManagerClient({}));
   let deps: Promise<RotateDeps> | undefined;
   return {
     log,
     metrics: powertoolsMetrics(metrics),
+    sourceCalls: () => base.calls.getSecretValue + base.calls.describeSecret,
     deps() {
-      deps ??= buildDeps(env, log).catch((error: unknown) => {
+      deps ??= buildDeps(env, log, rememberingSource(base, seen)).catch((error: unknown) => {
         deps = undefined; // a failed start-up is retried on the next invocation
         throw error;
       });
@@ -49,13 +55,12 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
   };
 }
 
-async function buildDeps(env: NodeJS.ProcessEnv, log: Log): Promise<RotateDeps> {
+async function buildDeps(env: NodeJS.ProcessEnv, log: Log, source: SecretSource): Promise<RotateDeps> {
   const kubeconfigSecret = env.MANAGEMENT_KUBECONFIG_SECRET_ARN;
   if (!kubeconfigSecret)
     throw new InvalidInput(
       'MANAGEMENT_KUBECONFIG_SECRET_ARN is not set (the secret holding the management kubeconfig)',
     );
-  const source = secretsManagerSource(new SecretsManagerClient({}));
   const kubeconfig = await source.getCurrent(kubeconfigSecret);
   const access = accessOptions(env);
   const systemNamespace = env.SYSTEM_NAMESPACE || 'kcm-system';

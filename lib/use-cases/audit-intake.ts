@@ -89,6 +89,7 @@ async function enqueue(deps: AuditIntakeDeps, batch: AuditBatch, source: string)
   const { metrics, log } = deps;
   metrics.count('AuditEventsReceived', batch.counts.received);
   metrics.count('AuditEventsKept', batch.counts.kept);
+  metrics.count('AuditEventsDropped', batch.counts.dropped);
   if (batch.quarantined.length > 0) {
     metrics.count('AuditEventsQuarantined', batch.quarantined.length);
     log.warn('audit events quarantined', { source, items: batch.quarantined });

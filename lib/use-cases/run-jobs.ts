@@ -2,6 +2,7 @@ import { type DistributionJob, distributionJobSchema, objectKey } from '../domai
 import { describeError } from '../errors.js';
 import type { MetricsSink } from '../ports.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
+import { withFields } from './telemetry.js';
 
 /** One queued message: its id (for a partial-batch failure) and its body. */
 export interface JobMessage {
@@ -57,7 +58,9 @@ export async function runJobs(
     const key = JSON.stringify(change);
     let run = runs.get(key);
     if (!run) {
-      run = distribute(deps, [change]);
+      // The audit event's id follows the job into every region's log line.
+      const log = withFields(deps.log, { correlationId: job.auditID, messageId: message.messageId });
+      run = distribute({ ...deps, log }, [change]);
       runs.set(key, run);
       run.then(
         (result) => deps.metrics.count('Writes', writesOf(result)),
