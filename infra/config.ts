@@ -165,7 +165,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 function formatIssue(prefix: string, issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((key) => `${prefix}${formatPath([...issue.path, key])}`).join(', ');
-    return `unknown key ${keys} (check the spelling against infra/DEPLOY.md)`;
+    return `unknown key ${keys} (check the spelling against README › Deploying identity-relay)`;
   }
   return `${prefix}${formatPath(issue.path)} ${issue.message}`;
 }

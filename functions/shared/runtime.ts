@@ -98,7 +98,7 @@ const auditEnvSchema = z.object({
     .default(6 * 1024 * 1024),
 });
 
-/** The audit-webhook function's runtime, from its environment (docs-audit.md › Configuration). */
+/** The audit-webhook function's runtime, from its environment (README › Cluster-side triggers › Configuration). */
 export function auditRuntimeFromEnvironment(
   service: string,
   env: NodeJS.ProcessEnv = process.env,

@@ -88,7 +88,7 @@ export class IdentityRelayStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason:
         'Rotating the token needs the new value in every kube-apiserver webhook kubeconfig first; the ' +
-        'function re-reads the secret on a mismatch, so operators rotate it by hand (infra/DEPLOY.md).',
+        'function re-reads the secret on a mismatch, so operators rotate it by hand (README › Deploying identity-relay).',
     });
 
     const network = config.vpc && importNetwork(this, config.vpc);
