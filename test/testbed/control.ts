@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { recordPid, waitFor } from './processes.js';
@@ -27,6 +28,7 @@ export async function killApiserver(cluster: ClusterInfo): Promise<void> {
 export async function restartApiserver(info: TestbedInfo, cluster: ClusterInfo): Promise<number> {
   const [command, ...args] = cluster.command;
   if (!command) throw new Error(`no command recorded for ${cluster.name}`);
+  await waitFor(`port ${cluster.port} released`, () => portFree(cluster.port), 20_000, 100);
   const pid = startDetached(info.dir, `${cluster.name}-restarted`, command, args);
   cluster.pid = pid;
   await waitForApiserver(cluster, 120_000);
@@ -48,6 +50,10 @@ export async function restartEtcd(info: TestbedInfo): Promise<void> {
     });
   } catch {
     // already gone
+  }
+  for (const url of [info.etcd.url, args[args.indexOf('--listen-peer-urls') + 1] ?? '']) {
+    const port = Number(new URL(url).port);
+    await waitFor(`port ${port} released`, () => portFree(port), 20_000, 100);
   }
   info.etcd.pid = startDetached(info.dir, 'etcd-restarted', command, args);
   await waitFor(
@@ -83,6 +89,18 @@ function startDetached(dir: string, name: string, command: string, args: string[
   const pid = child.pid ?? -1;
   recordPid(dir, `${name}-${pid}`, pid, command);
   return pid;
+}
+
+/**
+ * Whether a port can be listened on again. A killed process's group leader turns zombie before its
+ * other threads have closed the listening socket, so "exited" is not yet "port released".
+ */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** The running process started as `command` whose arguments include `marker` (Linux /proc). */
