@@ -26,6 +26,7 @@ export default defineConfig({
             'test/cli/**/*.test.ts',
           ],
           globalSetup: ['test/testbed/global-setup.ts'],
+          setupFiles: ['test/helpers/cleanup-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 240_000,
           // Tests converge whole regions of one shared testbed: files run one at a time.

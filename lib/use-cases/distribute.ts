@@ -95,11 +95,21 @@ export async function distribute(
   return { regions, problems };
 }
 
-/** The regions a set of changes can touch. A Credential change scans every region: its old region is unknown. */
+/** The regions a set of changes can touch. */
 export function affectedRegions(graph: Graph, changes: Change[]): Set<string> {
   const regions = new Set<string>();
   for (const change of changes) {
-    if (change.kind === 'all' || change.kind === 'credential') {
+    if (change.kind === 'credential') {
+      // An existing Credential's region is immutable: only it can need work. A deleted one may have
+      // left copies anywhere, so every region is checked.
+      const region = graph.closures.find(
+        (c) => c.credential.namespace === change.namespace && c.credential.name === change.name,
+      )?.credential.region;
+      if (region) regions.add(region);
+      else for (const name of graph.regions.keys()) regions.add(name);
+      continue;
+    }
+    if (change.kind === 'all') {
       for (const name of graph.regions.keys()) regions.add(name);
       continue;
     }

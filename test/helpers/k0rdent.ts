@@ -57,8 +57,24 @@ export async function prepareK0rdent(): Promise<void> {
   await applyAll('mgmt', PROVIDER_INTERFACES);
 }
 
+const createdRegions = new Set<string>();
+
+/** Deletes the Regions this test file created, so a deliberately broken one cannot fail later files' runs. */
+export async function deleteCreatedRegions(): Promise<void> {
+  const { objects } = kubeClients('mgmt');
+  for (const name of createdRegions) {
+    await objects
+      .delete({ apiVersion: 'k0rdent.mirantis.com/v1beta1', kind: 'Region', metadata: { name } })
+      .catch((error: { code?: number }) => {
+        if (error.code !== 404) throw error;
+      });
+  }
+  createdRegions.clear();
+}
+
 /** A Region named `name` whose kubeconfig Secret points at testbed cluster `cluster`. */
 export async function createRegion(name: string, cluster: string, kubeconfig?: string): Promise<void> {
+  createdRegions.add(name);
   // The Region's kubeconfig carries identity-relay's own user, bound by the shipped regional RBAC.
   const text = kubeconfig ?? kubeconfigText(cluster, 'relay');
   await applyAll('mgmt', [
