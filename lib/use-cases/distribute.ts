@@ -12,7 +12,7 @@ import { describeError, Forbidden, RelayError, TransientFailure } from '../error
 import type { Cluster, ClusterConnector, Log } from '../ports.js';
 import { settleAll } from './concurrency.js';
 import { recordCredentialEvents } from './credential-events.js';
-import { type CredentialClosure, type Graph, loadGraph } from './graph.js';
+import { type CredentialClosure, type Graph, loadGraph, loadSecrets } from './graph.js';
 
 /** What changed in the management cluster; each is only a hint, the state is re-read. */
 export type Change =
@@ -76,6 +76,10 @@ export async function distribute(
 ): Promise<DistributeResult> {
   const graph = await loadGraph(deps.mgmt, deps.systemNamespace);
   const targets = affectedRegions(graph, changes);
+  await loadSecrets(
+    deps.mgmt,
+    graph.closures.filter((c) => c.credential.region !== undefined && targets.has(c.credential.region)),
+  );
   // A deleted Credential's copies may sit in its own namespace (a reference with a namespace path).
   const extraNamespaces = changes.flatMap((c) => (c.kind === 'credential' ? [c.namespace] : []));
   const results = await settleAll([...targets], deps.concurrency ?? 8, (region) =>

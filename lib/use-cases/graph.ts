@@ -7,14 +7,19 @@ import {
   readRegion,
   referencesOf,
 } from '../domain/graph.js';
-import { apiVersionOf, type KubeObject, type ObjectRef, refKey } from '../domain/objects.js';
+import { apiVersionOf, type KubeObject, type ObjectRef, refKey, refOf } from '../domain/objects.js';
 import { credentialLabelKey } from '../domain/regional.js';
 import { describeError, RelayError } from '../errors.js';
 import type { Cluster } from '../ports.js';
 
 /** One object a Credential needs in its region, with how its copy differs from the original. */
 export interface ClosureItem {
+  /**
+   * The object; for a Secret, only its name until `loadSecrets` reads it (a Secret's content matters
+   * only in the regions being converged, so other Credentials' Secrets are never read).
+   */
   object: KubeObject;
+  loaded: boolean;
   /** Distance from the identity the Credential names. */
   depth: number;
   /** The copy goes into the Credential's namespace (a reference with a namespace path). */
@@ -54,24 +59,99 @@ export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise
     if (region) regions.set(region.name, region);
   }
   const isNamespaced = await resolveScopes(mgmt, entries);
-  const objects = new Map<string, Promise<KubeObject | undefined>>();
-  const read = (ref: ObjectRef): Promise<KubeObject | undefined> => {
-    const key = refKey(ref);
-    let object = objects.get(key);
-    if (!object) {
-      object = mgmt.get(ref);
-      objects.set(key, object);
+  // Identities come from one list per kind, not one get per Credential.
+  const listed = await listIdentities(mgmt, entries);
+  const stubs = new WeakSet<KubeObject>();
+  const read = async (ref: ObjectRef): Promise<KubeObject | undefined> => {
+    if (ref.apiVersion === 'v1' && ref.kind === 'Secret') {
+      const stub = secretStub(ref);
+      stubs.add(stub);
+      return stub;
     }
-    return object;
+    const index = listed.get(`${ref.apiVersion}/${ref.kind}`);
+    return index ? index.get(refKey(ref)) : mgmt.get(ref);
   };
 
   const all = credentialObjects.map(readCredential).filter((c): c is CredentialInfo => c !== undefined);
   const credentialLabels = new Set(all.map((c) => credentialLabelKey(c.namespace, c.name)));
   const credentials = all.filter((c) => c.region !== undefined);
   const closures = await Promise.all(
-    credentials.map((credential) => closureOf(credential, { entries, systemNamespace, isNamespaced, read })),
+    credentials.map((credential) =>
+      closureOf(credential, { entries, systemNamespace, isNamespaced, read, stubs }),
+    ),
   );
   return { entries, regions, closures, credentialLabels };
+}
+
+/** Lists every non-core identity kind the ProviderInterfaces name, indexed by object; unserved kinds are left out. */
+async function listIdentities(
+  mgmt: Cluster,
+  entries: IdentityEntry[],
+): Promise<Map<string, Map<string, KubeObject>>> {
+  const kinds = new Map<string, { apiVersion: string; kind: string }>();
+  for (const entry of entries) {
+    for (const gvk of [entry, ...entry.references]) {
+      if (!gvk.group) continue;
+      const apiVersion = apiVersionOf(gvk.group, gvk.version);
+      kinds.set(`${apiVersion}/${gvk.kind}`, { apiVersion, kind: gvk.kind });
+    }
+  }
+  const listed = new Map<string, Map<string, KubeObject>>();
+  await Promise.all(
+    [...kinds].map(async ([key, { apiVersion, kind }]) => {
+      const objects = await mgmt.list(apiVersion, kind).catch((error: unknown) => {
+        if (error instanceof RelayError && error.retryable) throw error;
+        return undefined; // not served here, or not readable: its objects are read one by one
+      });
+      if (objects) listed.set(key, new Map(objects.map((object) => [refKey(refOf(object)), object])));
+    }),
+  );
+  return listed;
+}
+
+/** A Secret known only by name, until `loadSecrets` reads it. */
+function secretStub(ref: ObjectRef): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) },
+  };
+}
+
+/**
+ * Reads the Secrets of the given closures (each once), in place; a Secret that is missing or unreadable
+ * becomes a problem of its Credential, a transient failure stops the run.
+ */
+export async function loadSecrets(mgmt: Cluster, closures: CredentialClosure[]): Promise<void> {
+  const reads = new Map<string, Promise<KubeObject | undefined>>();
+  await Promise.all(
+    closures.flatMap((closure) =>
+      closure.items
+        .filter((item) => !item.loaded)
+        .map(async (item) => {
+          const ref = refOf(item.object);
+          const key = refKey(ref);
+          let read = reads.get(key);
+          if (!read) {
+            read = mgmt.get(ref);
+            reads.set(key, read);
+          }
+          try {
+            const object = await read;
+            if (object) {
+              item.object = object;
+              item.loaded = true;
+            } else
+              closure.problems.push(
+                `Secret ${ref.namespace}/${ref.name} not found in the management cluster`,
+              );
+          } catch (error) {
+            if (error instanceof RelayError && error.retryable) throw error;
+            closure.problems.push(describeError(error));
+          }
+        }),
+    ),
+  );
 }
 
 /** Asks the cluster once for the scope of every kind the ProviderInterfaces name. */
@@ -102,6 +182,8 @@ interface Reader {
   systemNamespace: string;
   isNamespaced(apiVersion: string, kind: string): boolean;
   read(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /** Objects `read` returned by name only (Secrets, read later by `loadSecrets`). */
+  stubs: WeakSet<KubeObject>;
 }
 
 async function closureOf(credential: CredentialInfo, reader: Reader): Promise<CredentialClosure> {
@@ -132,7 +214,8 @@ async function closureOf(credential: CredentialInfo, reader: Reader): Promise<Cr
       );
       return;
     }
-    const item: ClosureItem = { object, depth, rewrites: [], ...(namespace ? { namespace } : {}) };
+    const loaded = !reader.stubs.has(object);
+    const item: ClosureItem = { object, loaded, depth, rewrites: [], ...(namespace ? { namespace } : {}) };
     items.push(item);
     for (const reference of referencesOf(object, reader.entries, reader)) {
       if (reference.namespaceFieldPath) item.rewrites.push(reference.namespaceFieldPath);
