@@ -12,7 +12,7 @@ import { describeError, Forbidden, RelayError, TransientFailure } from '../error
 import type { Cluster, ClusterConnector, Log } from '../ports.js';
 import { settleAll } from './concurrency.js';
 import { recordCredentialEvents } from './credential-events.js';
-import { type CredentialClosure, type Graph, loadGraph, loadSecrets } from './graph.js';
+import { type ClosureItem, type CredentialClosure, type Graph, loadGraph, loadSecrets } from './graph.js';
 
 /** What changed in the management cluster; each is only a hint, the state is re-read. */
 export type Change =
@@ -76,14 +76,22 @@ export async function distribute(
 ): Promise<DistributeResult> {
   const graph = await loadGraph(deps.mgmt, deps.systemNamespace);
   const targets = affectedRegions(graph, changes);
-  await loadSecrets(
-    deps.mgmt,
-    graph.closures.filter((c) => c.credential.region !== undefined && targets.has(c.credential.region)),
+  // A changed Secret changes no Credential's needs: only the objects of the Credentials that use it are
+  // read and written, and nothing can need cleaning up. Every other change, and the sweep, converges
+  // whole regions, clean-up included.
+  const cleanUp = changes.some((c) => c.kind !== 'secret');
+  const inTargets = graph.closures.filter(
+    (c) => c.credential.region !== undefined && targets.has(c.credential.region),
   );
+  const focus = cleanUp
+    ? inTargets
+    : inTargets.filter((c) => c.items.some((i) => changes.some((ch) => matches(ch, i.object))));
+  await loadSecrets(deps.mgmt, focus);
+  const only = cleanUp ? undefined : new Set(focus.flatMap((c) => c.items.map(copyKey)));
   // A deleted Credential's copies may sit in its own namespace (a reference with a namespace path).
   const extraNamespaces = changes.flatMap((c) => (c.kind === 'credential' ? [c.namespace] : []));
   const results = await settleAll([...targets], deps.concurrency ?? 8, (region) =>
-    convergeRegion(deps, graph, region, options.dryRun ?? false, extraNamespaces),
+    convergeRegion(deps, graph, region, options.dryRun ?? false, cleanUp ? extraNamespaces : undefined, only),
   );
   const regions = results.map((settled, index): RegionResult => {
     const region = [...targets][index] ?? '';
@@ -156,12 +164,15 @@ async function convergeRegion(
   graph: Graph,
   region: string,
   dryRun: boolean,
-  extraNamespaces: string[],
+  /** Namespaces to look for stale copies in besides the usual ones; undefined skips the clean-up. */
+  extraNamespaces: string[] | undefined,
+  /** Keys of the only objects to converge; undefined converges every object of the region. */
+  only: Set<string> | undefined,
 ): Promise<RegionResult> {
   const info = graph.regions.get(region) as RegionInfo;
   const cluster = await connectRegion(deps, info);
   const closures = graph.closures.filter((c) => c.credential.region === region);
-  const desired = desiredCopies(closures, deps.now());
+  const desired = desiredCopies(closures, deps.now(), only);
   // A Credential whose objects could not be read keeps its copies: its label counts as known, not active.
   const active = new Set(
     closures
@@ -179,11 +190,11 @@ async function convergeRegion(
   const namespaces = new Set([
     deps.systemNamespace,
     ...closures.map((c) => c.credential.namespace),
-    ...extraNamespaces,
+    ...(extraNamespaces ?? []),
   ]);
   for (const copy of desired)
     if (copy.object.metadata.namespace) namespaces.add(copy.object.metadata.namespace);
-  const labelled = await labelledObjects(cluster, graph, namespaces, deps.log);
+  const labelled = extraNamespaces ? await labelledObjects(cluster, graph, namespaces, deps.log) : [];
   const plan = planRegion({ desired, existing, labelled, active, known: graph.credentialLabels });
 
   if (!dryRun) {
@@ -231,7 +242,14 @@ export async function connectRegion(
 }
 
 /** Every object the region's Credentials need, merged so each carries the labels of all its Credentials. */
-function desiredCopies(closures: CredentialClosure[], now: Date): DesiredCopy[] {
+/** The key of the copy an item becomes in a region (its namespace may move to the Credential's). */
+function copyKey(item: ClosureItem): string {
+  const ref = refOf(item.object);
+  if (item.namespace && ref.namespace) ref.namespace = item.namespace;
+  return refKey(ref);
+}
+
+function desiredCopies(closures: CredentialClosure[], now: Date, only?: Set<string>): DesiredCopy[] {
   const merged = new Map<
     string,
     {
@@ -243,23 +261,27 @@ function desiredCopies(closures: CredentialClosure[], now: Date): DesiredCopy[] 
   for (const closure of closures) {
     if (closure.problems.length > 0) continue;
     for (const item of closure.items) {
-      const ref = refOf(item.object);
-      if (item.namespace && ref.namespace) ref.namespace = item.namespace;
-      const key = refKey(ref);
+      const key = copyKey(item);
+      if (only && !only.has(key)) continue;
       const entry = merged.get(key) ?? { closure, item, credentials: [] };
+      // Build from a read object: another Credential's item may hold the same Secret by name only.
+      if (!entry.item.loaded && item.loaded) Object.assign(entry, { closure, item });
       entry.credentials.push({ namespace: closure.credential.namespace, name: closure.credential.name });
       merged.set(key, entry);
     }
   }
-  return [...merged.values()].map(({ closure, item, credentials }) =>
-    buildCopy(item.object, {
-      credentials,
-      tier: item.depth,
-      ...(item.namespace ? { namespace: item.namespace } : {}),
-      rewrite: { paths: item.rewrites, namespace: closure.credential.namespace },
-      now,
-    }),
-  );
+  // Never build a copy from a Secret known by name only: it would carry no data.
+  return [...merged.values()]
+    .filter(({ item }) => item.loaded)
+    .map(({ closure, item, credentials }) =>
+      buildCopy(item.object, {
+        credentials,
+        tier: item.depth,
+        ...(item.namespace ? { namespace: item.namespace } : {}),
+        rewrite: { paths: item.rewrites, namespace: closure.credential.namespace },
+        now,
+      }),
+    );
 }
 
 /** Objects in the region that carry kcm's managed label and a credential label: candidates for clean-up. */
