@@ -55,7 +55,12 @@ const MAX_RECEIVE_COUNT = 5;
 /** Everything identity-relay runs in one AWS account and region. */
 export class IdentityRelayStack extends Stack {
   readonly functions: Partial<Record<FunctionName, RelayFunction>> = {};
-  readonly queues: { rotation: FifoWorkQueue; distribution: FifoWorkQueue; eventsDeadLetters: sqs.Queue };
+  readonly queues: {
+    rotation: FifoWorkQueue;
+    distribution: FifoWorkQueue;
+    eventsDeadLetters: sqs.Queue;
+    auditQuarantine: sqs.Queue;
+  };
 
   constructor(scope: Construct, id: string, props: IdentityRelayStackProps) {
     super(scope, id, props);
@@ -72,7 +77,15 @@ export class IdentityRelayStack extends Stack {
     });
     const eventsDeadLetters = targetDeadLetterQueue(this, 'EventsDeadLetterQueue');
     acknowledgeTargetDeadLetterQueue(eventsDeadLetters);
-    this.queues = { rotation, distribution, eventsDeadLetters };
+    // Audit items the webhook could not read are kept here, never dropped with their batch.
+    const auditQuarantine = targetDeadLetterQueue(this, 'AuditQuarantineQueue');
+    Validations.of(auditQuarantine).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself a dead-letter store: the audit webhook puts unreadable audit items here; nothing ' +
+        'consumes it but the on-call engineer, and an alarm fires on its first message.',
+    });
+    this.queues = { rotation, distribution, eventsDeadLetters, auditQuarantine };
 
     const secretEvents = new SecretEvents(this, 'SecretEvents', {
       config,
@@ -133,6 +146,7 @@ export class IdentityRelayStack extends Stack {
       webhookFn
         .bindAuditToken(auditToken)
         .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue)
+        .bindQueueSend('QUARANTINE_QUEUE_URL', auditQuarantine)
         .bindNamespaces(config.systemNamespace, namespaces);
       if (config.relayUsername) webhookFn.setEnvironment('RELAY_USERNAME', config.relayUsername);
       // kube-apiserver cannot sign AWS requests; the function checks the bearer token itself.
@@ -167,6 +181,7 @@ export class IdentityRelayStack extends Stack {
         RotationDeadLetterQueue: rotation.deadLetterQueue,
         DistributionDeadLetterQueue: distribution.deadLetterQueue,
         EventsDeadLetterQueue: eventsDeadLetters,
+        AuditQuarantineQueue: auditQuarantine,
       },
       workQueues: {
         RotationQueue: { queue: rotation.queue, maxAge: Duration.minutes(15) },
@@ -184,6 +199,7 @@ export class IdentityRelayStack extends Stack {
       DistributionQueueUrl: distribution.queue.queueUrl,
       DistributionDeadLetterQueueUrl: distribution.deadLetterQueue.queueUrl,
       EventsDeadLetterQueueUrl: eventsDeadLetters.queueUrl,
+      AuditQuarantineQueueUrl: auditQuarantine.queueUrl,
       AlarmTopicArn: monitoring.topic.topicArn,
     };
     // For EKS access entries / aws-auth: map these roles to the Kubernetes group identity-relay.

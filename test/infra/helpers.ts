@@ -69,7 +69,13 @@ export type Json = any;
 /** One resource of a synthesized template. */
 export type Resource = { Type: string; Properties: Record<string, Json> };
 /** The stack's queues, by role. */
-export type QueueName = 'rotation' | 'rotationDlq' | 'distribution' | 'distributionDlq' | 'eventsDlq';
+export type QueueName =
+  | 'rotation'
+  | 'rotationDlq'
+  | 'distribution'
+  | 'distributionDlq'
+  | 'eventsDlq'
+  | 'auditQuarantine';
 
 /** A synthesized stack with lookups from constructs to their logical ids. */
 export class Synthesized {
@@ -100,13 +106,14 @@ export class Synthesized {
 
   /** The logical id of a queue. */
   queueId(name: QueueName): string {
-    const { rotation, distribution, eventsDeadLetters } = this.stack.queues;
+    const { rotation, distribution, eventsDeadLetters, auditQuarantine } = this.stack.queues;
     const queues = {
       rotation: rotation.queue,
       rotationDlq: rotation.deadLetterQueue,
       distribution: distribution.queue,
       distributionDlq: distribution.deadLetterQueue,
       eventsDlq: eventsDeadLetters,
+      auditQuarantine,
     };
     return this.logicalId(queues[name]);
   }

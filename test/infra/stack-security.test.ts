@@ -76,7 +76,7 @@ describe('alarms', () => {
   const alarms = () => s.resources('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
   const topicRef = () => ({ Ref: Object.keys(s.template.findResources('AWS::SNS::Topic'))[0] });
 
-  it.each(['rotationDlq', 'distributionDlq', 'eventsDlq'] as QueueName[])(
+  it.each(['rotationDlq', 'distributionDlq', 'eventsDlq', 'auditQuarantine'] as QueueName[])(
     'fires on the first visible message in %s and notifies the topic',
     (dlq) => {
       const alarm = alarms().find(

@@ -184,6 +184,7 @@ describe('functions', () => {
         'WATCH_NAMESPACES',
         'AUDIT_TOKEN_SECRET_ARN',
         'DISTRIBUTION_QUEUE_URL',
+        'QUARANTINE_QUEUE_URL',
         'RELAY_USERNAME',
       ],
     ],
