@@ -11,7 +11,7 @@ import type { RotateDeps } from '../../lib/use-cases/rotate.js';
 import { PROVIDER_INTERFACES } from '../fixtures/provider-interfaces.js';
 import { grantRegionalSecrets } from '../testbed/rbac.js';
 import { capturingLog, capturingMetrics, rememberSecret } from './capture.js';
-import { kubeClients, kubeConfigFor, kubeconfigText, secretsManager } from './testbed-clients.js';
+import { kubeClients, kubeConfigFor, kubeconfigText, secretsManager, uniqueName } from './testbed-clients.js';
 
 export const SYSTEM_NAMESPACE = 'kcm-system';
 
@@ -130,6 +130,45 @@ export function boundSecret(
       },
     },
   };
+}
+
+/** An AWS key pair as the `aws-static` format reads it; `keyId` is 20 capitals or digits. */
+export function awsKeys(keyId: string, secretAccessKey = `secret-${randomUUID()}`): string {
+  return JSON.stringify({ AccessKeyID: keyId, SecretAccessKey: secretAccessKey });
+}
+
+/**
+ * An AWSClusterStaticIdentity bound to a new Secrets Manager secret holding `value`, with one
+ * Credential per region (each in a namespace of its own). Returns the names, for assertions.
+ */
+export async function awsStaticIdentity(
+  regions: string[],
+  value: string,
+): Promise<{
+  name: string;
+  namespaces: string[];
+  source: { arn: string; versionId: string };
+}> {
+  const name = uniqueName('aws');
+  const namespaces = regions.map(() => uniqueName('team'));
+  for (const namespace of namespaces) await ensureNamespace('mgmt', namespace);
+  const source = await createSource(`identity-relay/${name}`, value);
+  const identityRef = {
+    apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
+    kind: 'AWSClusterStaticIdentity',
+    name,
+  };
+  await applyAll('mgmt', [
+    boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'aws-static'),
+    {
+      apiVersion: identityRef.apiVersion,
+      kind: identityRef.kind,
+      metadata: { name },
+      spec: { secretRef: name },
+    },
+    ...regions.map((region, i) => credential(namespaces[i] ?? '', 'aws', region, identityRef)),
+  ]);
+  return { name, namespaces, source };
 }
 
 /** Creates a secret in the AWS endpoint (remembered as a value never to print); returns its ARN and version. */

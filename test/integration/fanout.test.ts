@@ -5,6 +5,8 @@ import { distribute } from '../../lib/use-cases/distribute.js';
 import { leakedSecrets } from '../helpers/capture.js';
 import {
   applyAll,
+  awsKeys,
+  awsStaticIdentity,
   boundSecret,
   createRegion,
   createSource,
@@ -313,13 +315,7 @@ describe('regional fan-out', () => {
 
   it('leaves a regional object without the managed label untouched', async () => {
     // Prepare
-    const name = uniqueName('aws');
-    const team = uniqueName('team');
-    await ensureNamespace('mgmt', team);
-    const source = await createSource(
-      `identity-relay/${name}`,
-      JSON.stringify({ AccessKeyID: 'AKIAUNMANAGED0000001', SecretAccessKey: uuid() }),
-    );
+    const { name, source } = await awsStaticIdentity([regionA], awsKeys('AKIAUNMANAGED0000001'));
     const handWritten = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -327,20 +323,6 @@ describe('regional fan-out', () => {
       stringData: { note: 'hand-made' },
     };
     await applyAll('region-a', [handWritten]);
-    await applyAll('mgmt', [
-      boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'aws-static'),
-      {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        metadata: { name },
-        spec: { secretRef: name },
-      },
-      credential(team, 'aws', regionA, {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        name,
-      }),
-    ]);
     const version = await rotateSource(
       source.arn,
       JSON.stringify({ AccessKeyID: 'AKIAUNMANAGED0000002', SecretAccessKey: uuid() }),
@@ -357,27 +339,11 @@ describe('regional fan-out', () => {
 
   it('cleans up the copies of a deleted Credential', async () => {
     // Prepare
-    const team = uniqueName('team');
-    await ensureNamespace('mgmt', team);
-    const name = uniqueName('aws');
-    const source = await createSource(
-      `identity-relay/${name}`,
-      JSON.stringify({ AccessKeyID: 'AKIADELETED000000001', SecretAccessKey: uuid() }),
-    );
-    await applyAll('mgmt', [
-      boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'aws-static'),
-      {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        metadata: { name },
-        spec: { secretRef: name },
-      },
-      credential(team, 'aws', regionA, {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        name,
-      }),
-    ]);
+    const {
+      name,
+      namespaces: [team = ''],
+      source,
+    } = await awsStaticIdentity([regionA], awsKeys('AKIADELETED000000001'));
     await handler(sqsBatch([labelUpdated(source.arn, source.versionId)]), lambdaContext());
     expect(await read('region-a', 'v1', 'Secret', name, SYSTEM_NAMESPACE)).toBeDefined();
 
@@ -403,32 +369,7 @@ describe('regional fan-out', () => {
 
   it('converges the other regions while one is down, and the retried message converges it too', async () => {
     // Prepare
-    const name = uniqueName('aws');
-    const teams = [uniqueName('team'), uniqueName('team')];
-    for (const team of teams) await ensureNamespace('mgmt', team);
-    const source = await createSource(
-      `identity-relay/${name}`,
-      JSON.stringify({ AccessKeyID: 'AKIAREGIONDOWN000001', SecretAccessKey: uuid() }),
-    );
-    await applyAll('mgmt', [
-      boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'aws-static'),
-      {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        metadata: { name },
-        spec: { secretRef: name },
-      },
-      credential(teams[0] ?? '', 'aws', regionA, {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        name,
-      }),
-      credential(teams[1] ?? '', 'aws', regionB, {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        name,
-      }),
-    ]);
+    const { name, source } = await awsStaticIdentity([regionA, regionB], awsKeys('AKIAREGIONDOWN000001'));
     const secretAccessKey = uuid();
     const version = await rotateSource(
       source.arn,
@@ -478,27 +419,7 @@ describe('regional fan-out', () => {
         namespace: hidden,
       }),
     ]);
-    const name = uniqueName('aws');
-    const team = uniqueName('team');
-    await ensureNamespace('mgmt', team);
-    const source = await createSource(
-      `identity-relay/${name}`,
-      JSON.stringify({ AccessKeyID: 'AKIAISOLATED00000001', SecretAccessKey: uuid() }),
-    );
-    await applyAll('mgmt', [
-      boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'aws-static'),
-      {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        metadata: { name },
-        spec: { secretRef: name },
-      },
-      credential(team, 'aws', regionA, {
-        apiVersion: `${CAPI}/v1beta2`,
-        kind: 'AWSClusterStaticIdentity',
-        name,
-      }),
-    ]);
+    const { name, source } = await awsStaticIdentity([regionA], awsKeys('AKIAISOLATED00000001'));
 
     // Act
     const response = await handler(sqsBatch([labelUpdated(source.arn, source.versionId)]), lambdaContext());

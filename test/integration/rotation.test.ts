@@ -4,12 +4,8 @@ import { createHandler } from '../../functions/rotation/handler.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { leakedSecrets } from '../helpers/capture.js';
 import {
-  applyAll,
-  boundSecret,
+  awsStaticIdentity,
   createRegion,
-  createSource,
-  credential,
-  ensureNamespace,
   labelUpdated,
   prepareK0rdent,
   rotateSource,
@@ -48,26 +44,8 @@ const decode = (secret: KubeObject, key: string) =>
 
 /** An AWS static identity bound to a new Secrets Manager secret, with a Credential in `region`. */
 async function awsSetup(region: string) {
-  const id = uniqueName('aws');
-  const namespace = uniqueName('team');
-  await ensureNamespace('mgmt', namespace);
-  const first = awsValue(1);
-  const source = await createSource(`identity-relay/${id}`, first);
-  await applyAll('mgmt', [
-    boundSecret(SYSTEM_NAMESPACE, id, source.arn, 'aws-static'),
-    {
-      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
-      kind: 'AWSClusterStaticIdentity',
-      metadata: { name: id },
-      spec: { secretRef: id },
-    },
-    credential(namespace, 'aws', region, {
-      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
-      kind: 'AWSClusterStaticIdentity',
-      name: id,
-    }),
-  ]);
-  return { id, namespace, source };
+  const { name: id, namespaces, source } = await awsStaticIdentity([region], awsValue(1));
+  return { id, namespace: namespaces[0] ?? '', source };
 }
 
 describe('rotation function', () => {
