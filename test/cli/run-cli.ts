@@ -1,14 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import {
-  applyAll,
-  boundSecret,
-  createSource,
-  credential,
-  ensureNamespace,
-  SYSTEM_NAMESPACE,
-} from '../helpers/k0rdent.js';
-import { testbed, uniqueName } from '../helpers/testbed-clients.js';
+import { awsStaticIdentity } from '../helpers/k0rdent.js';
+import { testbed } from '../helpers/testbed-clients.js';
 
 /** The package's `bin` entry, run as a user's shell would run it. */
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -70,23 +63,6 @@ export async function awsIdentity(
   region: string,
   initial: string,
 ): Promise<{ id: string; arn: string; team: string }> {
-  const id = uniqueName('cli');
-  const team = uniqueName('team');
-  await ensureNamespace('mgmt', team);
-  const { arn } = await createSource(`identity-relay/${id}`, initial);
-  await applyAll('mgmt', [
-    boundSecret(SYSTEM_NAMESPACE, id, arn, 'aws-static'),
-    {
-      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
-      kind: 'AWSClusterStaticIdentity',
-      metadata: { name: id },
-      spec: { secretRef: id },
-    },
-    credential(team, 'aws', region, {
-      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
-      kind: 'AWSClusterStaticIdentity',
-      name: id,
-    }),
-  ]);
-  return { id, arn, team };
+  const { name, namespaces, source } = await awsStaticIdentity([region], initial);
+  return { id: name, arn: source.arn, team: namespaces[0] ?? '' };
 }

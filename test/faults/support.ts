@@ -7,12 +7,8 @@ import type { KubeObject, ObjectRef } from '../../lib/domain/objects.js';
 import type { Cluster, ClusterConnector } from '../../lib/ports.js';
 import { leakedSecrets } from '../helpers/capture.js';
 import {
-  applyAll,
-  boundSecret,
+  awsStaticIdentity,
   createRegion,
-  createSource,
-  credential,
-  ensureNamespace,
   prepareK0rdent,
   rotateSource,
   SYSTEM_NAMESPACE,
@@ -61,31 +57,13 @@ export interface Scenario {
  */
 export async function seedScenario(clusters: string[]): Promise<Scenario> {
   await prepareK0rdent();
-  const name = uniqueName('fault');
   const regions: Record<string, string> = {};
   for (const cluster of clusters) {
     const region = uniqueName('r');
     await createRegion(region, cluster);
     regions[region] = cluster;
   }
-  const source = await createSource(`identity-relay/${name}`, awsValue('initial').value);
-  const objects: KubeObject[] = [
-    boundSecret(SYSTEM_NAMESPACE, name, source.arn, 'aws-static'),
-    {
-      apiVersion: IDENTITY_API,
-      kind: 'AWSClusterStaticIdentity',
-      metadata: { name },
-      spec: { secretRef: name },
-    },
-  ];
-  for (const region of Object.keys(regions)) {
-    const team = uniqueName('team');
-    await ensureNamespace('mgmt', team);
-    objects.push(
-      credential(team, 'aws', region, { apiVersion: IDENTITY_API, kind: 'AWSClusterStaticIdentity', name }),
-    );
-  }
-  await applyAll('mgmt', objects);
+  const { name, source } = await awsStaticIdentity(Object.keys(regions), awsValue('initial').value);
   return { name, arn: source.arn, regions };
 }
 

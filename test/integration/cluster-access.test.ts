@@ -7,12 +7,8 @@ import { eksTokens } from '../../lib/adapters/eks-token.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { leakedSecrets, rememberSecret } from '../helpers/capture.js';
 import {
-  applyAll,
-  boundSecret,
+  awsStaticIdentity,
   createRegion,
-  createSource,
-  credential,
-  ensureNamespace,
   labelUpdated,
   prepareK0rdent,
   rotateSource,
@@ -67,27 +63,8 @@ const keyOf = (json: string) => (JSON.parse(json) as { SecretAccessKey: string }
 
 /** A bound AWS static identity with one Credential per region; returns its name and source ARN. */
 async function identityIn(regions: string[]): Promise<{ id: string; arn: string }> {
-  const id = uniqueName('access');
-  const namespace = uniqueName('team');
-  await ensureNamespace('mgmt', namespace);
-  const source = await createSource(`identity-relay/${id}`, value(0));
-  await applyAll('mgmt', [
-    boundSecret(SYSTEM_NAMESPACE, id, source.arn, 'aws-static'),
-    {
-      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
-      kind: 'AWSClusterStaticIdentity',
-      metadata: { name: id },
-      spec: { secretRef: id },
-    },
-    ...regions.map((region, i) =>
-      credential(namespace, `aws-${i}`, region, {
-        apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
-        kind: 'AWSClusterStaticIdentity',
-        name: id,
-      }),
-    ),
-  ]);
-  return { id, arn: source.arn };
+  const { name, source } = await awsStaticIdentity(regions, value(0));
+  return { id: name, arn: source.arn };
 }
 
 /** Rotates the source to value `n` and delivers the event; returns the function's SQS response. */
