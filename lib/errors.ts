@@ -92,6 +92,30 @@ export class PartialFailure extends RelayError {
   }
 }
 
+/** The cluster does not serve an apiVersion/kind: its CRD is not installed, or a reference names it wrongly. */
+export class NotServed extends RelayError {
+  readonly cluster: string;
+
+  constructor(cluster: string, apiVersion: string, kind: string) {
+    super(`cluster ${cluster} does not serve ${apiVersion} ${kind}`, { retryable: false });
+    this.cluster = cluster;
+  }
+}
+
+/** A write's precondition no longer holds (the object changed since it was read): re-read and re-plan. */
+export class WriteConflict extends RelayError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { retryable: true, cause });
+  }
+}
+
+/** identity-relay refuses the work by policy (tenant scope, host allowlist): it would act as a confused deputy. */
+export class Refused extends RelayError {
+  constructor(message: string) {
+    super(`refused: ${message}`, { retryable: false });
+  }
+}
+
 /** A one-line description of any thrown value, safe to log (no stack, no response body). */
 export function describeError(error: unknown): string {
   if (error instanceof RelayError) return `${error.name}: ${error.message}`;
