@@ -90,10 +90,15 @@ const alarmSchema = z.strictObject(
   expects('an object { email?, snsTopicArn? }'),
 );
 
+/** Reserved concurrency of the audit webhook when `reservedConcurrency.auditWebhook` is not set. */
+export const DEFAULT_WEBHOOK_CONCURRENCY = 10;
+
 const reservedSchema = z.strictObject(
   {
     rotation: integer(1, 1000).optional(),
-    auditWebhook: integer(1, 1000).optional(),
+    // Reserved by default: a flood of audit batches must neither starve the other functions nor be
+    // able to scale the internet-facing webhook to the account's limit.
+    auditWebhook: integer(1, 1000).default(DEFAULT_WEBHOOK_CONCURRENCY),
     distribution: integer(1, 1000).optional(),
     sweep: integer(1, 1000).optional(),
   },
@@ -129,7 +134,7 @@ const environmentSchema = z
         .string(expects('a Kubernetes username'))
         .min(1, expects('a Kubernetes username'))
         .optional(),
-      reservedConcurrency: reservedSchema.default({}),
+      reservedConcurrency: reservedSchema.prefault({}),
     },
     expects('an object with at least account, region, managementKubeconfigSecretArn, watchedSecrets'),
   )

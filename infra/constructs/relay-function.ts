@@ -2,7 +2,7 @@
  * The one way identity-relay builds a Lambda function: Node.js 22 ESM bundle, explicit log group and
  * role, and `bind*` helpers that set an environment variable and grant exactly the IAM it implies.
  */
-import { Annotations, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -87,7 +87,8 @@ export class RelayFunction extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays as logs.RetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
+      // Kept when the stack is removed: the logs are the record of what was written where.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     // An explicit role instead of the default one: no AWS managed policy, logs only to our own group.
     this.role = new iam.Role(this, 'Role', {
@@ -145,19 +146,7 @@ export class RelayFunction extends Construct {
         'Pinned to Node.js 22, the major the tests run on (README); upgraded together with the toolchain.',
     });
 
-    if (props.network) {
-      // Lambda needs ec2:CreateNetworkInterface & co. on "*" to attach to a VPC; AWS maintains that
-      // exact list in this managed policy, so it is clearer than a hand-written copy.
-      const vpcAccess = iam.ManagedPolicy.fromAwsManagedPolicyName(
-        'service-role/AWSLambdaVPCAccessExecutionRole',
-      );
-      this.role.addManagedPolicy(vpcAccess);
-      Validations.of(this.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason:
-          'ENI management for VPC attachment requires resource "*"; the AWS managed policy holds only that.',
-      });
-    }
+    if (props.network) this.grantNetworkInterfaces(props.network);
   }
 
   /** Sets an environment variable the handler reads. */
@@ -237,6 +226,76 @@ export class RelayFunction extends Construct {
       new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: roleArns }),
     );
     return this;
+  }
+
+  /**
+   * What Lambda needs to attach the function to its subnets, instead of the managed VPC-access policy
+   * (logs and network interfaces on "*"): creating interfaces only in the configured subnets with the
+   * configured security groups, and changing or deleting only interfaces in those subnets. EC2 allows
+   * the two Describe calls on "*" only.
+   */
+  private grantNetworkInterfaces(network: RelayNetwork): void {
+    const stack = Stack.of(this);
+    const arn = (resource: string) =>
+      stack.formatArn({
+        service: 'ec2',
+        resource,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        resourceName: '*',
+      });
+    const subnetArns = network.subnets.map((subnet) =>
+      stack.formatArn({
+        service: 'ec2',
+        resource: 'subnet',
+        resourceName: subnet.subnetId,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+    );
+    const securityGroupArns = network.securityGroups.map((group) =>
+      stack.formatArn({
+        service: 'ec2',
+        resource: 'security-group',
+        resourceName: group.securityGroupId,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+    );
+    const interfaces = arn('network-interface');
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface'],
+        resources: [interfaces, ...subnetArns, ...securityGroupArns],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: [interfaces],
+        conditions: { ArnEquals: { 'ec2:Subnet': subnetArns } },
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(this.role).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::${interfaces}]`,
+        reason:
+          'Interface ids are chosen by Lambda at attach time; creation is limited to the configured subnets ' +
+          'and security groups, other changes by the ec2:Subnet condition.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions.',
+      },
+    );
   }
 
   /**

@@ -118,7 +118,8 @@ export class IdentityRelayStack extends Stack {
         architecture: config.architecture,
         logRetentionDays: config.logRetentionDays,
         reservedConcurrency: config.reservedConcurrency[name],
-        network,
+        // The internet-facing webhook needs no cluster endpoint: it stays outside the VPC.
+        network: name === 'auditWebhook' ? undefined : network,
       });
       this.functions[name] = fn;
       return fn;
@@ -130,14 +131,15 @@ export class IdentityRelayStack extends Stack {
     const clusterAccess = (fn: RelayFunction) =>
       fn
         .bindManagementKubeconfig(config.managementKubeconfigSecretArn, kmsKeyArns)
-        .bindWatchedSecrets(secretResources, kmsKeyArns)
         .bindNamespaces(config.systemNamespace, namespaces)
         .bindAssumeRoles(config.assumeRoleArns);
 
     const rotationFn = make('rotation', 'applies rotated secrets to the clusters', TIMEOUTS.rotation);
     if (rotationFn) {
       // One message group (see ROTATION_MESSAGE_GROUP): batches of 10 let the function coalesce duplicates.
-      clusterAccess(rotationFn).bindQueueConsume(rotation.queue, { batchSize: 10 });
+      clusterAccess(rotationFn)
+        .bindWatchedSecrets(secretResources, kmsKeyArns)
+        .bindQueueConsume(rotation.queue, { batchSize: 10 });
     }
 
     const webhookFn = make('auditWebhook', 'kube-apiserver audit webhook', TIMEOUTS.auditWebhook);
@@ -163,6 +165,7 @@ export class IdentityRelayStack extends Stack {
       TIMEOUTS.distribution,
     );
     if (distributionFn) {
+      // It copies Kubernetes objects only: no read of the watched secrets.
       clusterAccess(distributionFn).bindQueueConsume(distribution.queue, {
         batchSize: 10,
         maxConcurrency: 5,
@@ -171,7 +174,7 @@ export class IdentityRelayStack extends Stack {
 
     const sweepFn = make('sweep', 'scheduled drift sweep', TIMEOUTS.sweep);
     if (sweepFn) {
-      clusterAccess(sweepFn);
+      clusterAccess(sweepFn).bindWatchedSecrets(secretResources, kmsKeyArns);
       scheduleSweep(this, sweepFn, config.sweepIntervalMinutes);
     }
 

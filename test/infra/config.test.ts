@@ -47,7 +47,7 @@ describe('parseEnvironment', () => {
       assumeRoleArns: [],
       cloudTrailRule: false,
       alarm: {},
-      reservedConcurrency: {},
+      reservedConcurrency: { auditWebhook: 10 },
     });
     expect(config.vpc).toBeUndefined();
   });
@@ -162,6 +162,12 @@ describe('derived values', () => {
       'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/aws/capa-AbC123',
       'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cloud-credentials/*',
     ]);
+  });
+
+  it('keeps the webhook reservation when only other functions are reserved', () => {
+    const config = parseEnvironment('test', { ...BASE_ENV, reservedConcurrency: { rotation: 5 } });
+
+    expect(config.reservedConcurrency).toEqual({ rotation: 5, auditWebhook: 10 });
   });
 
   it('lists the system namespace first and once', () => {

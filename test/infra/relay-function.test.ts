@@ -49,6 +49,24 @@ function statements(template: Template): unknown[] {
   );
 }
 
+/** Replaces `{ Fn::Join: ['', ['arn:', { Ref: AWS::Partition }, …]] }` by the string it makes in partition aws. */
+function withPartition(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withPartition);
+  if (typeof value !== 'object' || value === null) return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join)
+    return join[1]
+      .map((part) =>
+        typeof part === 'string'
+          ? part
+          : (part as { Ref?: string }).Ref === 'AWS::Partition'
+            ? 'aws'
+            : JSON.stringify(part),
+      )
+      .join(join[0]);
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, withPartition(inner)]));
+}
+
 describe('RelayFunction', { timeout: SYNTH_TIMEOUT }, () => {
   let template: Template;
   let app: App;
@@ -79,10 +97,13 @@ describe('RelayFunction', { timeout: SYNTH_TIMEOUT }, () => {
     });
   });
 
-  it('logs JSON to its own log group with the configured retention', () => {
+  it('logs JSON to its own log group with the configured retention, kept when the stack is removed', () => {
     const groups = template.findResources('AWS::Logs::LogGroup', { Properties: { RetentionInDays: 14 } });
     const [groupId] = Object.keys(groups);
 
+    expect(Object.values(groups)).toMatchObject([
+      { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' },
+    ]);
     template.hasResourceProperties('AWS::Lambda::Function', {
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: groupId } },
     });
@@ -251,37 +272,51 @@ describe('RelayFunction bind helpers', { timeout: SYNTH_TIMEOUT }, () => {
     expect(statements(template)).toHaveLength(1);
   });
 
-  it('attaches to the given subnets and security groups, with the AWS VPC-access policy', () => {
+  it('attaches to the given subnets and security groups with a network-interface policy scoped to them', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'identity-relay-cdk-'));
     const app = new App({ context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] }, outdir });
     const stack = new Stack(app, 'Test', { env: { account: '123456789012', region: 'eu-central-1' } });
     const network = importNetwork(stack, {
       vpcId: 'vpc-0123456789abcdef0',
-      subnetIds: ['subnet-0123456789abcdef0'],
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
       securityGroupIds: ['sg-0123456789abcdef0'],
     });
+    const ec2 = (resource: string) => `arn:aws:ec2:eu-central-1:123456789012:${resource}`;
+    const subnets = [ec2('subnet/subnet-0123456789abcdef0'), ec2('subnet/subnet-0fedcba9876543210')];
 
     new RelayFunction(stack, 'Hello', { ...BASE_PROPS, architecture: 'x86_64', network });
     const template = Template.fromStack(stack);
 
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['x86_64'],
-      VpcConfig: { SubnetIds: ['subnet-0123456789abcdef0'], SecurityGroupIds: ['sg-0123456789abcdef0'] },
+      VpcConfig: {
+        SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+        SecurityGroupIds: ['sg-0123456789abcdef0'],
+      },
     });
-    template.hasResourceProperties('AWS::IAM::Role', {
-      ManagedPolicyArns: [
-        {
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
-            ],
-          ],
-        },
-      ],
-    });
+    template.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    expect(withPartition(statements(template).slice(1))).toEqual([
+      {
+        Action: 'ec2:CreateNetworkInterface',
+        Effect: 'Allow',
+        Resource: [ec2('network-interface/*'), ec2('security-group/sg-0123456789abcdef0'), ...subnets],
+      },
+      {
+        Action: [
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:DeleteNetworkInterface',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        Effect: 'Allow',
+        Resource: ec2('network-interface/*'),
+        Condition: { ArnEquals: { 'ec2:Subnet': subnets } },
+      },
+      {
+        Action: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+        Effect: 'Allow',
+        Resource: '*',
+      },
+    ]);
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });

@@ -64,6 +64,40 @@ describe('IAM', () => {
     );
   });
 
+  it('lets the distribution function read the management kubeconfig and no watched secret', () => {
+    const role = { Ref: s.logicalId(s.stack.functions.distribution?.role) };
+    const own = s
+      .resources('AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([role]))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, Json>[]);
+    const reads = own.filter((s) => list(s.Action).some((a: string) => a.startsWith('secretsmanager:')));
+
+    expect(own.length).toBeGreaterThan(0);
+    expect(reads.flatMap((s) => list(s.Resource))).toEqual([MGMT]);
+  });
+
+  it('reserves concurrency for the audit webhook by default, and for no other function', () => {
+    const reserved = Object.fromEntries(
+      s
+        .resources('AWS::Lambda::Function')
+        .map(([id, fn]) => [id, fn.Properties.ReservedConcurrentExecutions]),
+    );
+
+    expect(reserved).toEqual({
+      [s.functionId('rotation')]: undefined,
+      [s.functionId('auditWebhook')]: 10,
+      [s.functionId('distribution')]: undefined,
+      [s.functionId('sweep')]: undefined,
+    });
+  });
+
+  it('keeps every function log group when the stack is removed', () => {
+    const groups = s.resources('AWS::Logs::LogGroup').map(([, g]) => g as Json);
+
+    expect(groups).toHaveLength(4);
+    for (const group of groups) expect(group).toMatchObject({ DeletionPolicy: 'Retain' });
+  });
+
   it('assumes only the configured roles, and uses no managed policy without a VPC', () => {
     const assume = statements().filter((s) => list(s.Action).includes('sts:AssumeRole'));
 
@@ -144,8 +178,9 @@ describe('alarms', () => {
 describe('a private, imported-topic environment without the CloudTrail rule', {
   timeout: SYNTH_TIMEOUT,
 }, () => {
-  const variant = () =>
-    synthesize(
+  let synthesized: Synthesized | undefined;
+  const variant = () => {
+    synthesized ??= synthesize(
       {
         ...BASE_ENV,
         cloudTrailRule: false,
@@ -157,15 +192,25 @@ describe('a private, imported-topic environment without the CloudTrail rule', {
         alarm: { snsTopicArn: 'arn:aws:sns:eu-central-1:123456789012:platform-alarms' },
       },
       { skipBundling: true },
-    ).template;
+    );
+    return synthesized;
+  };
 
   it(
-    'attaches every function to the subnets, alarms to the imported topic, and has one rule',
+    'attaches every function but the webhook to the subnets, alarms to the imported topic, and has one rule',
     () => {
-      const t = variant();
+      const v = variant();
+      const t = v.template;
 
-      t.allResourcesProperties('AWS::Lambda::Function', {
-        VpcConfig: { SubnetIds: ['subnet-0123456789abcdef0'], SecurityGroupIds: ['sg-0123456789abcdef0'] },
+      for (const name of ['rotation', 'distribution', 'sweep'] as const) {
+        expect(
+          v.resources('AWS::Lambda::Function').find(([id]) => id === v.functionId(name))?.[1].Properties
+            .VpcConfig,
+        ).toEqual({ SubnetIds: ['subnet-0123456789abcdef0'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
+      }
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ AUDIT_TOKEN_SECRET_ARN: Match.anyValue() }) },
+        VpcConfig: Match.absent(),
       });
       t.allResourcesProperties('AWS::CloudWatch::Alarm', {
         AlarmActions: ['arn:aws:sns:eu-central-1:123456789012:platform-alarms'],
@@ -176,6 +221,39 @@ describe('a private, imported-topic environment without the CloudTrail rule', {
           (r) => r.Properties.EventPattern['detail-type'],
         ),
       ).toEqual([['Secret Label Updated']]);
+    },
+    SYNTH_TIMEOUT,
+  );
+
+  it(
+    'grants network interfaces only in the configured subnets, to the three VPC functions, and no managed policy',
+    () => {
+      const v = variant();
+      const statements = v
+        .resources('AWS::IAM::Policy')
+        .map(([, p]) => ({
+          roles: p.Properties.Roles as Json[],
+          ec2: (p.Properties.PolicyDocument.Statement as Record<string, Json>[]).filter((s) =>
+            JSON.stringify(s.Action).includes('ec2:'),
+          ),
+        }))
+        .filter((p) => p.ec2.length > 0);
+      const roleOf = (name: 'rotation' | 'distribution' | 'sweep' | 'auditWebhook') => [
+        { Ref: v.logicalId(v.stack.functions[name]?.role) },
+      ];
+
+      v.template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+      expect(statements.map((p) => p.roles).sort()).toEqual(
+        [roleOf('rotation'), roleOf('distribution'), roleOf('sweep')].sort(),
+      );
+      for (const { ec2 } of statements) {
+        const wide = ec2.filter((s) => s.Resource === '*');
+        expect(wide.map((s) => s.Action)).toEqual([['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets']]);
+        expect(JSON.stringify(ec2)).toContain('subnet/subnet-0123456789abcdef0');
+        expect(ec2.find((s) => JSON.stringify(s.Action).includes('DeleteNetworkInterface'))).toMatchObject({
+          Condition: { ArnEquals: { 'ec2:Subnet': [expect.anything()] } },
+        });
+      }
     },
     SYNTH_TIMEOUT,
   );
