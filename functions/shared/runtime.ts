@@ -90,6 +90,8 @@ const auditEnvSchema = z.object({
   DISTRIBUTION_QUEUE_URL: z.string().min(1, 'DISTRIBUTION_QUEUE_URL is not set (the SQS FIFO job queue)'),
   QUARANTINE_QUEUE_URL: z.string().optional(),
   RELAY_USERNAME: z.string().default('system:serviceaccount:identity-relay-system:identity-relay'),
+  SYSTEM_NAMESPACE: z.string().default('kcm-system'),
+  WATCH_NAMESPACES: z.string().default(''),
   IDENTITY_KINDS: z.string().optional(),
   AUDIT_MAX_BODY_BYTES: z.coerce
     .number()
@@ -134,6 +136,10 @@ function auditDeps(env: NodeJS.ProcessEnv, telemetry: { log: Log; metrics: Metri
       config.AUDIT_TOKEN_SECRET_ARN,
     ),
     filter: { identityResources: identityResources(kinds), relayUsername: config.RELAY_USERNAME },
+    // The same namespaces the other functions read (the system namespace is always one of them).
+    namespaces: new Set(
+      [config.SYSTEM_NAMESPACE, ...config.WATCH_NAMESPACES.split(',')].map((n) => n.trim()).filter(Boolean),
+    ),
     maxBodyBytes: config.AUDIT_MAX_BODY_BYTES,
     now: () => new Date(),
   };

@@ -19,6 +19,11 @@ export interface AuditIntakeDeps {
   quarantine?: JobQueue;
   token: TokenVerifier;
   filter: AuditFilter;
+  /**
+   * The namespaces whose Secrets and namespaced identities are queued (the system namespace and the
+   * watched ones); Credentials are queued from every namespace. Unset: every namespace.
+   */
+  namespaces?: ReadonlySet<string>;
   maxBodyBytes: number;
   log: Log;
   metrics: MetricsSink;
@@ -66,7 +71,7 @@ export async function receiveWebhook(
   } catch (error) {
     return reject('malformed', error instanceof InvalidInput ? error.message : 'body is not readable');
   }
-  const batch = auditJobs(items, deps.filter);
+  const batch = inNamespaces(auditJobs(items, deps.filter), deps.namespaces);
   await enqueue(deps, batch, 'webhook');
   return { status: 'accepted', jobs: batch.jobs.length, quarantined: batch.quarantined.length };
 }
@@ -80,16 +85,33 @@ export async function receiveCloudWatchLogs(deps: AuditIntakeDeps, data: string)
     if (error instanceof InvalidInput) throw error;
     throw new InvalidInput('awslogs.data is not base64 gzip of JSON', error);
   }
-  const batch = auditJobs(items, deps.filter);
+  const batch = inNamespaces(auditJobs(items, deps.filter), deps.namespaces);
   await enqueue(deps, batch, 'cloudwatch-logs');
   return batch;
 }
 
-async function enqueue(deps: AuditIntakeDeps, batch: AuditBatch, source: string): Promise<void> {
+/** A batch whose jobs outside the given namespaces were taken out, and how many were. */
+type ScopedBatch = AuditBatch & { unwatched: number };
+
+/**
+ * Leaves out jobs for namespaced objects in namespaces identity-relay does not watch: a write there
+ * cannot change what it copies, and whoever can write Secrets there must not be able to fill the queue.
+ * Credentials are the exception: a tenant's Credential may sit in any namespace.
+ */
+function inNamespaces(batch: AuditBatch, namespaces: ReadonlySet<string> | undefined): ScopedBatch {
+  if (!namespaces) return { ...batch, unwatched: 0 };
+  const jobs = batch.jobs.filter(
+    (job) => job.namespace === undefined || job.kind === 'Credential' || namespaces.has(job.namespace),
+  );
+  return { ...batch, jobs, unwatched: batch.jobs.length - jobs.length };
+}
+
+async function enqueue(deps: AuditIntakeDeps, batch: ScopedBatch, source: string): Promise<void> {
   const { metrics, log } = deps;
   metrics.count('AuditEventsReceived', batch.counts.received);
   metrics.count('AuditEventsKept', batch.counts.kept);
   metrics.count('AuditEventsDropped', batch.counts.dropped);
+  if (batch.unwatched > 0) metrics.count('AuditJobsUnwatched', batch.unwatched);
   if (batch.quarantined.length > 0) {
     metrics.count('AuditEventsQuarantined', batch.quarantined.length);
     log.warn('audit events quarantined', { source, items: batch.quarantined });
@@ -115,6 +137,7 @@ async function enqueue(deps: AuditIntakeDeps, batch: AuditBatch, source: string)
   log.info('audit batch accepted', {
     source,
     ...batch.counts,
+    unwatched: batch.unwatched,
     // The first objects only: a batch of 400 would make one very long line.
     jobs: batch.jobs.slice(0, 20).map((job) => `${job.verb} ${objectKey(job)}`),
   });
@@ -134,17 +157,19 @@ export interface TokenVerifier {
 }
 
 /**
- * A TokenVerifier over a token kept in Secrets Manager: read once and cached; on a mismatch read again
- * (at most every `minRefreshMs`, so wrong tokens cannot drive up reads) so that rotating the token works.
+ * A TokenVerifier over a token kept in Secrets Manager: cached for `ttlMs`, so a rotated-out token stops
+ * being accepted within that time even in a warm container; on a mismatch read again (at most every
+ * `minRefreshMs`, so wrong tokens cannot drive up reads) so that a new token works at once.
  * Compared in constant time over equal-length digests.
  */
 export function secretTokenVerifier(
   source: SecretSource,
   secretId: string,
-  options: { now?: () => number; minRefreshMs?: number } = {},
+  options: { now?: () => number; minRefreshMs?: number; ttlMs?: number } = {},
 ): TokenVerifier {
   const now = options.now ?? Date.now;
   const minRefreshMs = options.minRefreshMs ?? 5000;
+  const ttlMs = options.ttlMs ?? 5 * 60_000;
   let cached: { digest: Buffer; readAt: number } | undefined;
   const load = async (): Promise<Buffer> => {
     const value = await source.getCurrent(secretId);
@@ -156,7 +181,7 @@ export function secretTokenVerifier(
       const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
       if (!presented) return false;
       const given = digest(presented);
-      const expected = cached?.digest ?? (await load());
+      const expected = cached && now() - cached.readAt < ttlMs ? cached.digest : await load();
       if (timingSafeEqual(given, expected)) return true;
       if (cached && now() - cached.readAt < minRefreshMs) return false;
       return timingSafeEqual(given, await load());

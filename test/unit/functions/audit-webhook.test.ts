@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createHandler, type HttpResponse } from '../../../functions/audit-webhook/handler.js';
+import { auditRuntimeFromEnvironment } from '../../../functions/shared/runtime.js';
 import { DEFAULT_IDENTITY_KINDS, identityResources } from '../../../lib/domain/audit.js';
 import { TransientFailure } from '../../../lib/errors.js';
 import type { JobQueue, QueueMessage, SecretSource } from '../../../lib/ports.js';
@@ -46,7 +47,7 @@ function tokenSource(initial: string): SecretSource & { value: string; reads: nu
   return source;
 }
 
-function setup(options: { maxBodyBytes?: number } = {}) {
+function setup(options: { maxBodyBytes?: number; namespaces?: string[] } = {}) {
   const log = capturingLog();
   const metrics = capturingMetrics();
   const queue = memoryQueue();
@@ -62,6 +63,7 @@ function setup(options: { maxBodyBytes?: number } = {}) {
       relayUsername: 'system:serviceaccount:identity-relay-system:identity-relay',
     },
     maxBodyBytes: options.maxBodyBytes ?? 6 * 1024 * 1024,
+    ...(options.namespaces ? { namespaces: new Set(options.namespaces) } : {}),
     log,
     metrics,
     now: () => new Date('2026-11-23T13:00:00Z'),
@@ -130,6 +132,56 @@ describe('audit-webhook function', () => {
     // Assess
     expect([tooSoon.statusCode, after.statusCode, wrong.statusCode]).toEqual([401, 200, 401]);
     expect(source.reads).toBe(2);
+  });
+
+  it('stops accepting a rotated-out token once the cached one is five minutes old', async () => {
+    // Prepare: the token is read on the first request and the operator rotates it right after.
+    const { post, source, tick } = setup();
+    expect((await post(fixtureText('scenario.json'))).statusCode).toBe(200);
+    source.value = 'rotated-token-abcdef0123456789';
+
+    // Act: the old token, within and past five minutes of the first read.
+    tick(4 * 60_000);
+    const within = await post(fixtureText('scenario.json'));
+    tick(60_000);
+    const past = await post(fixtureText('scenario.json'));
+
+    // Assess
+    expect([within.statusCode, past.statusCode]).toEqual([200, 401]);
+    expect(source.reads).toBe(2);
+  });
+
+  it('drops Secret writes from unwatched namespaces with a metric, and keeps Credentials from any namespace', async () => {
+    // Prepare: the recorded scenario's Secrets and Credentials sit in namespace capture-full, one Secret in kcm-system.
+    const { post, queue, metrics } = setup({ namespaces: ['kcm-system', 'team-a'] });
+
+    // Act
+    const response = await post(fixtureText('scenario.json'));
+
+    // Assess
+    const jobs = queue.sent.map((m) => JSON.parse(m.body) as { kind: string; namespace?: string });
+    expect(response.statusCode).toBe(200);
+    expect(jobs.filter((j) => j.kind === 'Secret').map((j) => j.namespace)).toEqual(['kcm-system']);
+    expect(jobs.filter((j) => j.namespace === 'capture-full').map((j) => j.kind)).toEqual(
+      expect.arrayContaining(['Credential']),
+    );
+    expect(jobs.some((j) => j.kind === 'Secret' && j.namespace === 'capture-full')).toBe(false);
+    expect(jobs.some((j) => j.namespace === undefined)).toBe(true);
+    expect(metrics.recorded).toContainEqual({ name: 'AuditJobsUnwatched', value: 1 });
+  });
+
+  it('filters to the system namespace and WATCH_NAMESPACES of its environment', async () => {
+    const runtime = auditRuntimeFromEnvironment('identity-relay-audit-webhook', {
+      AUDIT_TOKEN_SECRET_ARN: 'arn:token',
+      DISTRIBUTION_QUEUE_URL: 'https://queue.invalid/jobs.fifo',
+      SYSTEM_NAMESPACE: 'kcm-system',
+      WATCH_NAMESPACES: 'kcm-system, team-a',
+      AWS_REGION: 'eu-central-1',
+    });
+
+    const deps = await runtime.deps();
+
+    expect([...(deps.namespaces ?? [])].sort()).toEqual(['kcm-system', 'team-a']);
   });
 
   it('answers 413 to a body over the limit', async () => {
