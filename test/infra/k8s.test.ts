@@ -4,7 +4,7 @@ import { loadAllYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/relay-app.js';
 
-type Rule = { apiGroups?: string[]; resources?: string[]; verbs: string[] };
+type Rule = { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; verbs: string[] };
 type Doc = {
   kind: string;
   metadata?: { name?: string; namespace?: string };
@@ -26,8 +26,12 @@ const testbedIdentityKinds = readdirSync(join(PROJECT_ROOT, 'test/testbed/crds')
   .filter((file) => file.endsWith('.infrastructure.cluster.x-k8s.io.yaml'))
   .map((file) => file.split('.')[0]);
 
-const management = [...load('management/rbac.yaml'), ...load('management/secrets-role.yaml')];
-const regional = load('regional/rbac.yaml');
+const management = [
+  ...load('management/rbac.yaml'),
+  ...load('management/secrets-role.yaml'),
+  ...load('management/kubeconfig-role.yaml'),
+];
+const regional = [...load('regional/rbac.yaml'), ...load('regional/token-secret-policy.yaml')];
 
 describe.each([
   ['management', management],
@@ -46,7 +50,7 @@ describe.each([
   });
 
   it('binds every role to the identity-relay ServiceAccount and group', () => {
-    const bindings = docs.filter((d) => d.kind.endsWith('Binding'));
+    const bindings = docs.filter((d) => d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding');
 
     expect(bindings.length).toBeGreaterThan(0);
     for (const binding of bindings) {
@@ -67,34 +71,41 @@ describe.each([
 });
 
 describe('management RBAC', () => {
-  it('only reads the k0rdent and identity objects and only records Events cluster-wide', () => {
+  it('only reads the k0rdent and identity objects (never ClusterDeployments, never watching) and only creates Events', () => {
     expect(rulesOf(management, 'ClusterRole')).toEqual([
       {
         apiGroups: ['k0rdent.mirantis.com'],
-        resources: ['credentials', 'regions', 'providerinterfaces', 'clusterdeployments'],
-        verbs: ['get', 'list', 'watch'],
+        resources: ['credentials', 'regions', 'providerinterfaces'],
+        verbs: ['get', 'list'],
       },
-      expect.objectContaining({
-        apiGroups: ['infrastructure.cluster.x-k8s.io'],
-        verbs: ['get', 'list', 'watch'],
-      }),
-      { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+      expect.objectContaining({ apiGroups: ['infrastructure.cluster.x-k8s.io'], verbs: ['get', 'list'] }),
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
   });
 
-  it('may get, list and patch Secrets in the system namespace, and never create or delete them', () => {
-    const role = management.find((d) => d.kind === 'Role');
+  it('may get, list and patch Secrets in the namespace it is applied to, and never create or delete them', () => {
+    const role = management.find((d) => d.kind === 'Role' && d.metadata?.name === 'identity-relay-secrets');
 
     expect(role?.metadata?.namespace).toBe('kcm-system');
     expect(role?.rules).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'patch'] },
     ]);
   });
+
+  it('reads a ClusterDeployment kubeconfig only by name, with get alone', () => {
+    const role = management.find(
+      (d) => d.kind === 'Role' && d.metadata?.name === 'identity-relay-region-kubeconfigs',
+    );
+
+    expect(role?.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['example-kubeconfig'], verbs: ['get'] },
+    ]);
+  });
 });
 
 describe('regional RBAC', () => {
-  it('writes the identity kinds cluster-wide and Secrets only in the system namespace', () => {
-    const writes = ['get', 'list', 'create', 'patch', 'update', 'delete'];
+  it('writes the identity kinds cluster-wide and Secrets only in the system namespace, never replacing them', () => {
+    const writes = ['get', 'list', 'create', 'patch', 'delete'];
 
     expect(rulesOf(regional, 'ClusterRole')).toEqual([
       expect.objectContaining({ apiGroups: ['infrastructure.cluster.x-k8s.io'], verbs: writes }),
@@ -102,6 +113,23 @@ describe('regional RBAC', () => {
     expect(regional.filter((d) => d.kind === 'Role').map((d) => [d.metadata?.namespace, d.rules])).toEqual([
       ['kcm-system', [{ apiGroups: [''], resources: ['secrets'], verbs: writes }]],
     ]);
+  });
+
+  it('ships a denying admission policy on Secret writes by the identity-relay ServiceAccount and group', () => {
+    const policy = regional.find((d) => d.kind === 'ValidatingAdmissionPolicy') as unknown as {
+      metadata: { name: string };
+      spec: { matchConditions: { expression: string }[]; validations: { expression: string }[] };
+    };
+    const binding = regional.find((d) => d.kind === 'ValidatingAdmissionPolicyBinding') as unknown as {
+      spec: { policyName: string; validationActions: string[] };
+    };
+
+    expect(binding.spec).toEqual({ policyName: policy.metadata.name, validationActions: ['Deny'] });
+    expect(policy.spec.matchConditions[0]?.expression).toContain(
+      'system:serviceaccount:identity-relay-system:identity-relay',
+    );
+    expect(policy.spec.matchConditions[0]?.expression).toContain("g == 'identity-relay'");
+    expect(policy.spec.validations[0]?.expression).toContain('kubernetes.io/service-account-token');
   });
 });
 

@@ -1,13 +1,20 @@
+import { KubernetesObjectApi } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubernetesCluster } from '../../lib/adapters/kubernetes.js';
+import { kubeconfigConnector, kubernetesCluster } from '../../lib/adapters/kubernetes.js';
+import { readRegion } from '../../lib/domain/graph.js';
 import { Forbidden } from '../../lib/errors.js';
-import { ensureNamespace, prepareK0rdent, SYSTEM_NAMESPACE } from '../helpers/k0rdent.js';
-import { kubeConfigFor, uniqueName } from '../helpers/testbed-clients.js';
+import type { Cluster } from '../../lib/ports.js';
+import { connectRegion } from '../../lib/use-cases/distribute.js';
+import { applyAll, ensureNamespace, prepareK0rdent, SYSTEM_NAMESPACE } from '../helpers/k0rdent.js';
+import { kubeConfigFor, kubeconfigText, uniqueName } from '../helpers/testbed-clients.js';
+import { grantRegionKubeconfigs } from '../testbed/rbac.js';
 
 // Every integration test runs identity-relay as its own user, bound only by infra/k8s; these show the
 // manifests refuse what the functions never need.
+const other = uniqueName('other');
+
 describe('shipped RBAC', () => {
-  const namespace = uniqueName('other');
+  const namespace = other;
   beforeAll(async () => {
     await prepareK0rdent();
     for (const cluster of ['mgmt', 'region-a']) await ensureNamespace(cluster, namespace);
@@ -87,5 +94,85 @@ describe('shipped RBAC', () => {
         namespace: SYSTEM_NAMESPACE,
       }),
     ).toBeUndefined();
+  });
+
+  it('lets identity-relay reach a Region backed by a ClusterDeployment through the kubeconfig Role alone', async () => {
+    // Prepare: the ClusterDeployment's namespace holds the kubeconfig Secret, granted by name only.
+    const namespace = uniqueName('regions');
+    const deployment = uniqueName('cd');
+    await ensureNamespace('mgmt', namespace);
+    await applyAll('mgmt', [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `${deployment}-kubeconfig`, namespace },
+        data: { value: Buffer.from(kubeconfigText('region-a', 'relay')).toString('base64') },
+      },
+    ]);
+    await grantRegionKubeconfigs(kubeconfigText('mgmt'), namespace, [`${deployment}-kubeconfig`]);
+    const region = readRegion(
+      {
+        apiVersion: 'k0rdent.mirantis.com/v1beta1',
+        kind: 'Region',
+        metadata: { name: 'eu' },
+        spec: { clusterDeployment: { name: deployment, namespace } },
+      },
+      SYSTEM_NAMESPACE,
+    );
+    if (!region) throw new Error('the Region fixture does not read');
+    const mgmt = kubernetesCluster('mgmt', kubeConfigFor('mgmt', 'relay'));
+
+    // Act
+    const cluster = await connectRegion({ mgmt, connector: kubeconfigConnector() }, region);
+    const copies = await cluster.list('v1', 'Secret', { namespace: SYSTEM_NAMESPACE });
+
+    // Assess: connected as identity-relay's regional user, but the namespace itself stays closed.
+    expect(Array.isArray(copies)).toBe(true);
+    expect(await mgmt.list('v1', 'Secret', { namespace }).catch((e: unknown) => e)).toBeInstanceOf(Forbidden);
+  });
+
+  it.each([
+    [
+      'mgmt',
+      'list ClusterDeployments',
+      (c: Cluster) => c.list('k0rdent.mirantis.com/v1beta1', 'ClusterDeployment'),
+    ],
+    [
+      'mgmt',
+      'list Secrets of a namespace it does not watch',
+      (c: Cluster) => c.list('v1', 'Secret', { namespace: other }),
+    ],
+    [
+      'region-a',
+      'list Secrets outside the system namespace',
+      (c: Cluster) => c.list('v1', 'Secret', { namespace: other }),
+    ],
+  ])('refuses identity-relay a read in %s: %s', async (cluster, _what, read) => {
+    // Prepare
+    const relay = kubernetesCluster(cluster, kubeConfigFor(cluster, 'relay'));
+
+    // Act
+    const error = await read(relay).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(Forbidden);
+  });
+
+  it('refuses identity-relay a full replace (update) of its own copy in a region', async () => {
+    // Prepare: a copy identity-relay wrote itself, by server-side apply.
+    const relay = kubernetesCluster('region-a', kubeConfigFor('region-a', 'relay'));
+    const copy = {
+      ...secret(SYSTEM_NAMESPACE),
+      metadata: { ...secret(SYSTEM_NAMESPACE).metadata, labels: { 'k0rdent.mirantis.com/managed': 'true' } },
+    };
+    const applied = await relay.apply(copy);
+
+    // Act
+    const error = await KubernetesObjectApi.makeApiClient(kubeConfigFor('region-a', 'relay'))
+      .replace({ ...copy, metadata: { ...copy.metadata, resourceVersion: applied.metadata.resourceVersion } })
+      .catch((e: { code?: number }) => e);
+
+    // Assess
+    expect((error as { code?: number }).code).toBe(403);
   });
 });
