@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, DeleteQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler as createWebhook, type HttpResponse } from '../../functions/audit-webhook/handler.js';
 import { kubernetesCluster } from '../../lib/adapters/kubernetes.js';
@@ -259,6 +259,23 @@ describe('audit events from an unwatched namespace', () => {
     const tenantApi = asTenant.makeApiClient(CoreV1Api);
     const flood = 20;
     const marker = uniqueName('marker');
+    // A freshly started apiserver serves before its RBAC cache has the tenant's Role.
+    const review = asTenant.makeApiClient(AuthorizationV1Api);
+    const allowed = { allowed: false };
+    await until(
+      () => allowed.allowed,
+      async () => {
+        // Until the cache has synced even this review is refused.
+        const answer = await review
+          .createSelfSubjectAccessReview({
+            body: {
+              spec: { resourceAttributes: { namespace: tenant, verb: 'create', resource: 'secrets' } },
+            },
+          })
+          .catch(() => undefined);
+        allowed.allowed = answer?.status?.allowed === true;
+      },
+    );
 
     // Act: the flood, then one write in the system namespace.
     for (let i = 0; i < flood; i++)
@@ -286,11 +303,13 @@ describe('audit events from an unwatched namespace', () => {
     metrics.recorded.filter((m) => m.name === 'AuditJobsUnwatched').reduce((sum, m) => sum + m.value, 0);
 });
 
-/** Waits for audit batches to arrive (kube-apiserver sends them every 100 ms). */
-async function until(probe: () => boolean): Promise<void> {
+/** Waits until `probe` holds (audit batches arrive every 100 ms), running `refresh` before each look. */
+async function until(probe: () => boolean, refresh: () => Promise<void> = async () => {}): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error('audit batches did not arrive within 60 s');
+  for (;;) {
+    await refresh();
+    if (probe()) return;
+    if (Date.now() > deadline) throw new Error('condition not met within 60 s');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
