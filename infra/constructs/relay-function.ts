@@ -236,30 +236,13 @@ export class RelayFunction extends Construct {
    */
   private grantNetworkInterfaces(network: RelayNetwork): void {
     const stack = Stack.of(this);
-    const arn = (resource: string) =>
-      stack.formatArn({
-        service: 'ec2',
-        resource,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-        resourceName: '*',
-      });
-    const subnetArns = network.subnets.map((subnet) =>
-      stack.formatArn({
-        service: 'ec2',
-        resource: 'subnet',
-        resourceName: subnet.subnetId,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
-    );
+    const ec2Arn = (resource: string, resourceName: string) =>
+      stack.formatArn({ service: 'ec2', resource, resourceName, arnFormat: ArnFormat.SLASH_RESOURCE_NAME });
+    const subnetArns = network.subnets.map((subnet) => ec2Arn('subnet', subnet.subnetId));
     const securityGroupArns = network.securityGroups.map((group) =>
-      stack.formatArn({
-        service: 'ec2',
-        resource: 'security-group',
-        resourceName: group.securityGroupId,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
+      ec2Arn('security-group', group.securityGroupId),
     );
-    const interfaces = arn('network-interface');
+    const interfaces = ec2Arn('network-interface', '*');
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ec2:CreateNetworkInterface'],
