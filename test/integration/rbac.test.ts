@@ -1,4 +1,4 @@
-import { KubernetesObjectApi } from '@kubernetes/client-node';
+import { AuthorizationV1Api, KubernetesObjectApi } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubeconfigConnector, kubernetesCluster } from '../../lib/adapters/kubernetes.js';
 import { readRegion } from '../../lib/domain/graph.js';
@@ -174,5 +174,38 @@ describe('shipped RBAC', () => {
 
     // Assess
     expect((error as { code?: number }).code).toBe(403);
+  });
+
+  it.each([
+    ['watch Credentials', { group: 'k0rdent.mirantis.com', resource: 'credentials', verb: 'watch' }],
+    [
+      'get ClusterDeployments',
+      { group: 'k0rdent.mirantis.com', resource: 'clusterdeployments', verb: 'get' },
+    ],
+    ['patch an Event', { group: '', resource: 'events', verb: 'patch', namespace: SYSTEM_NAMESPACE }],
+    [
+      'create an events.k8s.io Event',
+      { group: 'events.k8s.io', resource: 'events', verb: 'create', namespace: SYSTEM_NAMESPACE },
+    ],
+  ])('no longer grants identity-relay in mgmt: %s', async (_what, attributes) => {
+    // Prepare: the apiserver's own answer for identity-relay's user and group.
+    const reviews = kubeConfigFor('mgmt').makeApiClient(AuthorizationV1Api);
+    const review = (resourceAttributes: Record<string, string>) =>
+      reviews.createSubjectAccessReview({
+        body: { spec: { user: 'identity-relay', groups: ['identity-relay'], resourceAttributes } },
+      });
+
+    // Act
+    const refused = await review(attributes);
+    const granted = await review({
+      group: '',
+      resource: 'events',
+      verb: 'create',
+      namespace: SYSTEM_NAMESPACE,
+    });
+
+    // Assess
+    expect(refused.status?.allowed).toBe(false);
+    expect(granted.status?.allowed).toBe(true);
   });
 });
