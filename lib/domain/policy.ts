@@ -120,5 +120,5 @@ function hasPrefix(sourceId: string, prefix: string): boolean {
   if (isSecretName(sourceId)) return sourceId.startsWith(prefix);
   const source = parseSecretArn(sourceId);
   // Both readings of an ARN must carry the prefix: its name with and without a possible suffix.
-  return source !== undefined && source.resource.startsWith(prefix) && source.name.startsWith(prefix);
+  return source ? source.resource.startsWith(prefix) && source.name.startsWith(prefix) : false;
 }
