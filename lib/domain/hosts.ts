@@ -116,6 +116,7 @@ const LOOPBACK = [range('127.0.0.0/8'), range('::1/128')];
 /** Parses one allowlist entry: `host.example.com`, `*.example.com` or a CIDR; throws Error with the reason. */
 export function parseHostPattern(text: string): HostPattern {
   const entry = text.trim().toLowerCase();
+  if (entry.includes('://')) throw new Error(`"${entry.slice(0, 60)}" is a URL: give its hostname only`);
   if (entry.includes('/')) {
     const parsed = cidr(entry);
     if (!parsed) throw new Error(`"${entry.slice(0, 60)}" is not a CIDR such as 10.0.0.0/16`);

@@ -54,6 +54,10 @@ export const bindingScopesSchema = z.record(
       )
       .default([]),
   }),
+  {
+    error: (issue) =>
+      issue.code === 'invalid_key' ? 'has a key that is not a Kubernetes namespace name (DNS label)' : undefined,
+  },
 );
 
 /** Why `sourceId` may not be bound in `namespace`, or undefined when it may. */

@@ -52,7 +52,7 @@ describe('parseHostPattern', () => {
   it.each([
     ['10.0.0.0/33', '"10.0.0.0/33" is not a CIDR such as 10.0.0.0/16'],
     ['*', '"*" is not a hostname, *.suffix or CIDR'],
-    ['https://x.example.com', '"https://x.example.com" is not a CIDR such as 10.0.0.0/16'],
+    ['https://x.example.com', '"https://x.example.com" is a URL: give its hostname only'],
     ['a.*.example.com', '"a.*.example.com" is not a hostname, *.suffix or CIDR'],
   ])('refuses %s with the reason', (text, message) => {
     // Act / Assess
