@@ -56,7 +56,9 @@ export const bindingScopesSchema = z.record(
   }),
   {
     error: (issue) =>
-      issue.code === 'invalid_key' ? 'has a key that is not a Kubernetes namespace name (DNS label)' : undefined,
+      issue.code === 'invalid_key'
+        ? 'has a key that is not a Kubernetes namespace name (DNS label)'
+        : undefined,
   },
 );
 
