@@ -13,6 +13,7 @@ import { parseHostPattern } from '../../lib/domain/hosts.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import type { BindingPolicy } from '../../lib/domain/policy.js';
 import { status } from '../../lib/use-cases/status.js';
+import { cli, printed } from '../cli/run-cli.js';
 import { leakedSecrets, rememberSecret } from '../helpers/capture.js';
 import {
   applyAll,
@@ -382,5 +383,36 @@ describe('a Region kubeconfig pointing where tokens must not go', () => {
     // Assess
     expect(log.lines.length).toBeGreaterThan(0);
     expect(leakedSecrets([...log.lines, ...errors])).toEqual([]);
+  });
+});
+
+describe('the on-call CLI, run with the operator’s rights', () => {
+  const team = uniqueName('team-c');
+  const value = rememberSecret(`apiVersion: v1\nkind: Config\n# management ${randomUUID()}`);
+
+  it('never writes the management kubeconfig into a tenant’s Secret, not even with resync --all', async () => {
+    // Prepare: no binding scopes at all; only the management kubeconfig's ARN, as the functions have it.
+    await prepareK0rdent();
+    await grantManagementNamespace(team);
+    const name = `identity-relay/${uniqueName('management-kubeconfig')}`;
+    const arn = (await createSource(name, value)).arn;
+    await applyAs(await tenantIn(team), boundSecret(team, 'kubeconfig', name, 'raw', { keys: '{"value":"."}' }));
+    const env = { MANAGEMENT_KUBECONFIG_SECRET_ARN: arn };
+
+    // Act
+    const resync = await cli(['resync', '--all', '--watch-namespaces', team, '--json'], { env });
+    const report = await cli(['status', '--secret', `${team}/kubeconfig`, '--json'], { env });
+
+    // Assess
+    const refusal = `refused: Secret ${team}/kubeconfig: source ${name} is one of identity-relay's own secrets (management kubeconfig or audit webhook token) and is never copied`;
+    expect(resync.code).toBe(1);
+    expect(JSON.parse(resync.stdout).failed).toContain(`${team}/kubeconfig: Refused: ${refusal}`);
+    expect(report.code).toBe(1);
+    expect(JSON.parse(report.stdout).bindings).toEqual([
+      { secret: `${team}/kubeconfig`, state: 'error', error: `Refused: ${refusal}` },
+    ]);
+    expect(await secretData(team, 'kubeconfig')).toEqual({});
+    expect(await warnings(team, 'kubeconfig')).toContainEqual({ reason: 'BindingRefused', message: refusal });
+    expect(leakedSecrets(printed)).toEqual([]);
   });
 });
