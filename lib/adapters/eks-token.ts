@@ -156,19 +156,6 @@ export function eksTokens(options: EksTokenOptions): EksTokens {
     return spec.roleArn ? assumeRole(options.sts, spec.roleArn) : options.credentials();
   };
 
-  /** Remembers a promise until `ttl` ms after `at`; a failure is forgotten so the next call asks again. */
-  const remember = <T extends { at?: number; expiresAt?: number }>(
-    map: Map<string, T>,
-    key: string,
-    entry: T,
-    promise: Promise<unknown>,
-  ) => {
-    map.set(key, entry);
-    promise.catch(() => {
-      if (map.get(key) === entry) map.delete(key);
-    });
-  };
-
   const endpointOf = (spec: EksTokenSpec, credentials: () => Promise<AwsCredentials>): Promise<string> => {
     const key = keyOf(spec);
     const at = now().getTime();
@@ -189,10 +176,10 @@ export function eksTokens(options: EksTokenOptions): EksTokens {
         credentials ??= credentialsFor(spec);
         return credentials;
       };
-      const endpoint = await endpointOf(spec, once);
-      if (hostOf(endpoint) !== hostOf(spec.server))
+      const endpoint = hostOf(await endpointOf(spec, once));
+      if (endpoint === undefined || endpoint !== hostOf(spec.server))
         throw new Refused(
-          `kubeconfig server ${hostOf(spec.server) ?? '(none)'} is not the endpoint of EKS cluster ${spec.clusterId} (DescribeCluster: ${hostOf(endpoint) ?? '(none)'}); no token minted`,
+          `kubeconfig server ${hostOf(spec.server) ?? '(none)'} is not the endpoint of EKS cluster ${spec.clusterId} (DescribeCluster: ${endpoint ?? '(none)'}); no token minted`,
         );
       const key = keyOf(spec);
       const at = now();
@@ -207,6 +194,14 @@ export function eksTokens(options: EksTokenOptions): EksTokens {
       endpoints.delete(keyOf(spec));
     },
   };
+}
+
+/** Stores `entry` under `key` and removes it again if `promise` fails, so the next call asks again. */
+function remember<T>(map: Map<string, T>, key: string, entry: T, promise: Promise<unknown>): void {
+  map.set(key, entry);
+  promise.catch(() => {
+    if (map.get(key) === entry) map.delete(key);
+  });
 }
 
 /** `host[:port]` of a URL, lower case, the default https port left out; undefined when it is no URL. */
