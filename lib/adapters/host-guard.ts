@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { checkHost, type HostPolicy, resolvedRefusal } from '../domain/hosts.js';
-import { Refused, RelayError } from '../errors.js';
+import { ClusterUnreachable, Refused } from '../errors.js';
 
 /** How long a hostname's checked addresses are trusted before they are resolved and checked again. */
 export const RECHECK_MS = 30_000;
@@ -30,10 +30,8 @@ export function hostGuard(
     try {
       addresses = await resolve(host);
     } catch (error) {
-      throw new RelayError(`cluster ${cluster}: server ${host} does not resolve`, {
-        retryable: true,
-        cause: error,
-      });
+      const code = (error as { code?: string }).code ?? 'error';
+      throw new ClusterUnreachable(cluster, `server ${host} does not resolve (${code})`, error);
     }
     const refusal = resolvedRefusal(policy, host, check.byName, addresses);
     if (refusal) throw refuse(refusal);

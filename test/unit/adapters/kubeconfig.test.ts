@@ -2,7 +2,7 @@ import { dumpYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { type AccessOptions, kubeConfigOf, parseKubeconfig } from '../../../lib/adapters/kubeconfig.js';
 import { parseHostPattern } from '../../../lib/domain/hosts.js';
-import { InvalidInput, Refused, UnsupportedAuth } from '../../../lib/errors.js';
+import { ClusterUnreachable, InvalidInput, Refused, UnsupportedAuth } from '../../../lib/errors.js';
 
 const pem = (label: string) => `-----BEGIN ${label}-----\nTUlJQmZha2U=\n-----END ${label}-----\n`;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -402,6 +402,27 @@ describe('parseKubeconfig server hosts', () => {
     expect(first).toBe('accepted');
     expect(second).toBe(
       'refused: cluster region-eu: server api.internal resolves to 10.9.0.1, outside the allowed cluster hosts; no request is sent',
+    );
+  });
+});
+
+describe('parseKubeconfig server resolution', () => {
+  it('reports a name that does not resolve as unreachable (retryable), not as refused', async () => {
+    // Prepare
+    const access = parse(setCluster({ server: 'https://api.gone.example.com' }), {
+      lookup: async () => {
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+      },
+    });
+
+    // Act
+    const error = await access.checkAddresses?.().catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ClusterUnreachable);
+    expect((error as ClusterUnreachable).retryable).toBe(true);
+    expect((error as Error).message).toBe(
+      'cluster region-eu unreachable: server api.gone.example.com does not resolve (ENOTFOUND)',
     );
   });
 });
