@@ -13,9 +13,10 @@ export interface ScopedBindingDeps {
 }
 
 /**
- * Reads a bound Secret's binding under the binding scopes. A refused binding is made loud here, once
- * for every caller: a Warning Event `BindingRefused` on the Secret (not in a dry run), the metric
- * `BindingsRefused` and a log line; the Refused error is then thrown, so nothing is written.
+ * Reads a bound Secret's binding under the binding scopes, for the sweep (which reads every binding each
+ * interval, so a refusal is repeated there and nowhere noisier). A refused binding gets a Warning Event
+ * `BindingRefused` on the Secret (not in a dry run), the metric `BindingsRefused` and a log line; the
+ * Refused error is then thrown, so nothing is written.
  */
 export async function readScopedBinding(
   deps: ScopedBindingDeps,
