@@ -4,6 +4,8 @@
  * or missing value stops `cdk synth` with one line that names the key and what it expects.
  */
 import { z } from 'zod';
+import { hostPatternSchema } from '../lib/domain/hosts.js';
+import { bindingScopesSchema } from '../lib/domain/policy.js';
 
 /** The cdk.json context key that holds one object per deployment environment. */
 export const ENVIRONMENTS_CONTEXT_KEY = 'identity-relay:environments';
@@ -135,6 +137,9 @@ const environmentSchema = z
         .min(1, expects('a Kubernetes username'))
         .optional(),
       reservedConcurrency: reservedSchema.prefault({}),
+      // README › Threat model: which sources each namespace may bind, and where cluster servers may be.
+      bindingScopes: bindingScopesSchema.optional(),
+      clusterHosts: list(hostPatternSchema, 'hostnames, *.suffix wildcards or CIDRs').default([]),
     },
     expects('an object with at least account, region, managementKubeconfigSecretArn, watchedSecrets'),
   )
@@ -153,6 +158,17 @@ const environmentSchema = z
         });
       }
     });
+    for (const [namespace, scope] of Object.entries(env.bindingScopes ?? {}))
+      scope.arns.forEach((arn, index) => {
+        const [, , , region, account] = arn.split(':');
+        if (region !== env.region || account !== env.account)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['bindingScopes', namespace, 'arns', index],
+            message: `must be in account ${env.account} and region ${env.region} (the functions read only watched secrets)`,
+            input: arn,
+          });
+      });
   });
 
 /** One environment's validated configuration, defaults applied. */

@@ -2,13 +2,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
-import { eksTokens } from '../../lib/adapters/eks-token.js';
-import type { AccessOptions } from '../../lib/adapters/kubeconfig.js';
 import { clusterFromKubeconfig, kubeconfigConnector } from '../../lib/adapters/kubernetes.js';
 import { powertoolsLog } from '../../lib/adapters/log.js';
 import { powertoolsMetrics } from '../../lib/adapters/metrics.js';
+import { policiesFromEnvironment } from '../../lib/adapters/relay-environment.js';
 import { rememberingSource, secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
 import { sqsQueue } from '../../lib/adapters/sqs.js';
 import { DEFAULT_IDENTITY_KINDS, identityResources } from '../../lib/domain/audit.js';
@@ -61,13 +59,15 @@ async function buildDeps(env: NodeJS.ProcessEnv, log: Log, source: SecretSource)
     throw new InvalidInput(
       'MANAGEMENT_KUBECONFIG_SECRET_ARN is not set (the secret holding the management kubeconfig)',
     );
+  // Bad policy configuration stops start-up before anything is read.
+  const policies = policiesFromEnvironment(env);
   const kubeconfig = await source.getCurrent(kubeconfigSecret);
-  const access = accessOptions(env);
   const systemNamespace = env.SYSTEM_NAMESPACE || 'kcm-system';
   return {
     source,
-    mgmt: clusterFromKubeconfig('mgmt', kubeconfig.secretString, access),
-    connector: kubeconfigConnector(access),
+    mgmt: clusterFromKubeconfig('mgmt', kubeconfig.secretString, policies.management),
+    connector: kubeconfigConnector(policies.regions),
+    bindingPolicy: policies.bindingPolicy,
     log,
     systemNamespace,
     watchNamespaces: (env.WATCH_NAMESPACES || systemNamespace)
@@ -142,22 +142,5 @@ function auditDeps(env: NodeJS.ProcessEnv, telemetry: { log: Log; metrics: Metri
     ),
     maxBodyBytes: config.AUDIT_MAX_BODY_BYTES,
     now: () => new Date(),
-  };
-}
-
-/** How clusters are reached: EKS tokens from the function's own role, insecure TLS only when configured. */
-function accessOptions(env: NodeJS.ProcessEnv): AccessOptions {
-  const sts = new STSClient({});
-  return {
-    allowInsecureTls: env.ALLOW_INSECURE_TLS === 'true',
-    eks: eksTokens({
-      sts,
-      credentials: () => sts.config.credentials(),
-      region: env.AWS_REGION ?? 'us-east-1',
-      allowedRoles: (env.ASSUME_ROLE_ARNS ?? '')
-        .split(',')
-        .map((arn) => arn.trim())
-        .filter(Boolean),
-    }),
   };
 }

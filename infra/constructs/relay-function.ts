@@ -282,6 +282,24 @@ export class RelayFunction extends Construct {
   }
 
   /**
+   * eks:DescribeCluster on this account's clusters: an EKS token is minted only for a kubeconfig whose
+   * server is the cluster's endpoint (clusters of other accounts are described as the assumed role).
+   */
+  bindEksDescribeCluster(): this {
+    const stack = Stack.of(this);
+    const clusters = `arn:${stack.partition}:eks:*:${stack.account}:cluster/*`;
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['eks:DescribeCluster'], resources: [clusters] }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${clusters}]`,
+      reason:
+        'Regions name their EKS clusters at run time (Region kubeconfigs); DescribeCluster reads only the endpoint to compare.',
+    });
+    return this;
+  }
+
+  /**
    * kms:Decrypt only through Secrets Manager in this region and only for the given secrets (their ARN
    * is the encryption context Secrets Manager sends). Secrets under the AWS managed key need no grant;
    * customer managed keys are named by `kmsKeyArns` when known, else any key under those conditions.

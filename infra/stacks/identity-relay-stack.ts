@@ -128,11 +128,17 @@ export class IdentityRelayStack extends Stack {
     const kmsKeyArns = config.watchedSecrets.kmsKeyArns;
     const namespaces = allWatchNamespaces(config);
     // What every function that talks to the clusters needs.
-    const clusterAccess = (fn: RelayFunction) =>
-      fn
-        .bindManagementKubeconfig(config.managementKubeconfigSecretArn, kmsKeyArns)
+    const clusterAccess = (fn: RelayFunction) => {
+      fn.bindManagementKubeconfig(config.managementKubeconfigSecretArn, kmsKeyArns)
         .bindNamespaces(config.systemNamespace, namespaces)
-        .bindAssumeRoles(config.assumeRoleArns);
+        .bindAssumeRoles(config.assumeRoleArns)
+        .bindEksDescribeCluster()
+        // README › Threat model. The token secret is named (never a binding's source), not readable.
+        .setEnvironment('AUDIT_TOKEN_SECRET_ARN', auditToken.secretArn);
+      if (config.bindingScopes) fn.setEnvironment('BINDING_SCOPES', JSON.stringify(config.bindingScopes));
+      if (config.clusterHosts.length > 0) fn.setEnvironment('CLUSTER_HOSTS', config.clusterHosts.join(','));
+      return fn;
+    };
 
     const rotationFn = make('rotation', 'applies rotated secrets to the clusters', TIMEOUTS.rotation);
     if (rotationFn) {

@@ -1,8 +1,10 @@
 import { ApiException, KubeConfig, loadYaml } from '@kubernetes/client-node';
 import { z } from 'zod';
+import type { HostPolicy } from '../domain/hosts.js';
 import { InvalidInput, RelayError, UnsupportedAuth } from '../errors.js';
 import type { Cluster } from '../ports.js';
 import type { EksTokenSpec, EksTokens } from './eks-token.js';
+import { hostGuard } from './host-guard.js';
 
 /** How identity-relay may reach clusters: decided by configuration, never by the kubeconfig alone. */
 export interface AccessOptions {
@@ -12,6 +14,10 @@ export interface AccessOptions {
   context?: string;
   /** Mints EKS tokens for `aws eks get-token` / `aws-iam-authenticator` exec users. */
   eks?: EksTokens;
+  /** Where servers may be (README › Threat model); absent: any host but the always-refused ones and loopback. */
+  hosts?: HostPolicy;
+  /** Every address of a hostname (default: the system resolver, as the connection itself resolves). */
+  lookup?: (hostname: string) => Promise<string[]>;
 }
 
 /** One cluster's endpoint and credentials, validated; data fields are base64 PEM. */
@@ -20,6 +26,8 @@ export interface ClusterAccess {
   caData?: string;
   tlsServerName?: string;
   skipTlsVerify: boolean;
+  /** Resolves the server's hostname and throws Refused if an address is refused; absent for an IP literal. */
+  checkAddresses?: () => Promise<void>;
   auth:
     | { kind: 'static'; token?: string; certData?: string; keyData?: string }
     | { kind: 'eks'; spec: EksTokenSpec };
@@ -95,6 +103,7 @@ export function parseKubeconfig(cluster: string, text: string, options: AccessOp
   if (!server) throw new InvalidInput(`cluster ${cluster}: server is not a URL`);
   // Credentials never travel in clear text, and a Lambda has no use for a loopback apiserver.
   if (server.protocol !== 'https:') throw new InvalidInput(`cluster ${cluster}: server must be https://`);
+  const checkAddresses = hostGuard(cluster, server.hostname, options.hosts, options.lookup);
   if (entry['proxy-url']) throw new InvalidInput(`cluster ${cluster}: proxy-url is not supported`);
   if (entry['certificate-authority'] && !entry['certificate-authority-data'])
     throw new InvalidInput(
@@ -105,19 +114,21 @@ export function parseKubeconfig(cluster: string, text: string, options: AccessOp
     throw new InvalidInput(
       `cluster ${cluster}: insecure-skip-tls-verify is refused unless ALLOW_INSECURE_TLS=true is configured`,
     );
+  const serverUrl = server.toString().replace(/\/$/, '');
   return {
-    server: server.toString().replace(/\/$/, ''),
+    server: serverUrl,
     ...(entry['certificate-authority-data']
       ? { caData: pemData(cluster, 'certificate-authority-data', entry['certificate-authority-data']) }
       : {}),
     ...(entry['tls-server-name'] ? { tlsServerName: entry['tls-server-name'] } : {}),
     skipTlsVerify,
-    auth: userAuth(cluster, user),
+    ...(checkAddresses ? { checkAddresses } : {}),
+    auth: userAuth(cluster, user, serverUrl),
   };
 }
 
-function userAuth(cluster: string, user: User): ClusterAccess['auth'] {
-  if (user.exec) return { kind: 'eks', spec: eksSpec(cluster, user.exec) };
+function userAuth(cluster: string, user: User, server: string): ClusterAccess['auth'] {
+  if (user.exec) return { kind: 'eks', spec: eksSpec(cluster, user.exec, server) };
   if (user['auth-provider'])
     throw new UnsupportedAuth(
       cluster,
@@ -149,7 +160,7 @@ function userAuth(cluster: string, user: User): ClusterAccess['auth'] {
 }
 
 /** Reads the two EKS token exec plugins; any other plugin cannot run in Lambda (no binaries). */
-function eksSpec(cluster: string, exec: Exec): EksTokenSpec {
+function eksSpec(cluster: string, exec: Exec, server: string): EksTokenSpec {
   const command = exec.command.split(/[\\/]/).pop() ?? exec.command;
   const args = exec.args ?? [];
   const env = new Map((exec.env ?? []).map((e) => [e.name, e.value]));
@@ -171,7 +182,7 @@ function eksSpec(cluster: string, exec: Exec): EksTokenSpec {
   }
   if (!clusterId) throw new UnsupportedAuth(cluster, `exec plugin ${command} names no cluster`);
   const region = flag(args, '--region') ?? envRegion;
-  return { clusterId, ...(roleArn ? { roleArn } : {}), ...(region ? { region } : {}) };
+  return { clusterId, server, ...(roleArn ? { roleArn } : {}), ...(region ? { region } : {}) };
 }
 
 /** The value of `--name value` or `--name=value`. */
@@ -226,6 +237,8 @@ export function refreshingCluster(
 ): Cluster {
   let built: { token: string | undefined; cluster: Cluster } | undefined;
   const current = async (): Promise<Cluster> => {
+    // The host first: no token is minted and no request made for a server that is refused.
+    await access.checkAddresses?.();
     let token: string | undefined;
     if (access.auth.kind === 'eks') {
       if (!eks) throw new UnsupportedAuth(name, 'EKS token exec needs AWS credentials, none are configured');

@@ -1,11 +1,10 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { STSClient } from '@aws-sdk/client-sts';
 import { KubeConfig } from '@kubernetes/client-node';
-import { eksTokens } from '../adapters/eks-token.js';
 import { kubeconfigConnector, kubernetesCluster } from '../adapters/kubernetes.js';
 import { redact } from '../adapters/log.js';
+import { policiesFromEnvironment } from '../adapters/relay-environment.js';
 import { rememberingSource, secretsManagerSource } from '../adapters/secrets-manager.js';
 import { InvalidInput } from '../errors.js';
 import type { Log, MetricsSink } from '../ports.js';
@@ -17,7 +16,8 @@ export type CliDeps = RotateDeps & { metrics: MetricsSink };
 
 /**
  * The management cluster from `--kubeconfig` / `KUBECONFIG` (any auth kubectl supports, exec plugins
- * included: this runs on the operator's machine), regions through the same connector as the functions,
+ * included: this runs on the operator's machine), regions through the same connector, host allowlist,
+ * role list and binding scopes as the functions,
  * AWS clients from the SDK's own variables. `seen` collects every secret value read, so output can mask it.
  */
 export function cliDeps(
@@ -35,19 +35,14 @@ export function cliDeps(
   if (command.context) kc.setCurrentContext(command.context);
   if (!kc.getCurrentCluster())
     throw new InvalidInput(`kubeconfig ${path} has no current cluster (use --context NAME)`);
-  const sts = new STSClient({});
+  // The functions' own rules: the same allowlists, role list and binding scopes, from the same variables.
+  const policies = policiesFromEnvironment(env);
   const systemNamespace = command.systemNamespace ?? (env.SYSTEM_NAMESPACE || 'kcm-system');
   return {
     source: rememberingSource(secretsManagerSource(new SecretsManagerClient({})), io.seen),
     mgmt: kubernetesCluster('mgmt', kc),
-    connector: kubeconfigConnector({
-      allowInsecureTls: env.ALLOW_INSECURE_TLS === 'true',
-      eks: eksTokens({
-        sts,
-        credentials: () => sts.config.credentials(),
-        region: env.AWS_REGION ?? 'us-east-1',
-      }),
-    }),
+    connector: kubeconfigConnector(policies.regions),
+    bindingPolicy: policies.bindingPolicy,
     log: stderrLog(io.stderr, command.verbose, io.seen),
     metrics: { count: () => {}, milliseconds: () => {}, flush: () => {} },
     systemNamespace,

@@ -18,6 +18,8 @@ const HINTS: Record<string, string> = {
   TransientFailure:
     'rerun the command; if it keeps failing, run `identity-relay status` to see what is stuck',
   InvalidInput: 'check the named object or argument (`identity-relay --help`)',
+  Refused:
+    'identity-relay will not do this (README › Threat model): fix the binding or Region kubeconfig, or BINDING_SCOPES / CLUSTER_HOSTS',
   UsageError: 'see `identity-relay --help`',
   CredentialsProviderError:
     'set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)',

@@ -2,6 +2,7 @@ import { InvalidInput } from '../errors.js';
 import { type FormatName, isFormatName, parseKeysAnnotation } from './formats.js';
 import { contentHash } from './hash.js';
 import { ANNOTATIONS, type KubeObject, LABELS, type ObjectRef, refOf } from './objects.js';
+import { type BindingPolicy, checkBindingSource } from './policy.js';
 
 /** A management-cluster Secret bound to a Secrets Manager secret by identity-relay's annotations. */
 export interface Binding {
@@ -11,13 +12,17 @@ export interface Binding {
   keys?: Record<string, string>;
 }
 
-/** Reads the binding of a Secret labelled `identity-relay.dev/bound`; throws InvalidInput naming the bad annotation. */
-export function readBinding(secret: KubeObject): Binding {
+/**
+ * Reads the binding of a Secret labelled `identity-relay.dev/bound`; throws InvalidInput naming the bad
+ * annotation, and Refused when `policy` does not let the Secret's namespace name its source.
+ */
+export function readBinding(secret: KubeObject, policy?: BindingPolicy): Binding {
   const annotations = secret.metadata.annotations ?? {};
   const where = `Secret ${secret.metadata.namespace}/${secret.metadata.name}`;
   const source = annotations[ANNOTATIONS.source]?.trim();
   if (!source)
     throw new InvalidInput(`${where}: annotation ${ANNOTATIONS.source} is missing (a secret ARN or name)`);
+  if (policy) checkBindingSource(policy, where, secret.metadata.namespace ?? '', source);
   const format = annotations[ANNOTATIONS.format]?.trim() ?? '';
   if (!isFormatName(format)) {
     throw new InvalidInput(

@@ -9,6 +9,7 @@ import { type CoalescedSecret, coalesceBySecret, type RotationHints } from '../d
 import { renderSecretData } from '../domain/formats.js';
 import { GIANT_SWARM_LABELS, giantSwarmServing } from '../domain/giantswarm.js';
 import { type KubeObject, LABELS, refOf } from '../domain/objects.js';
+import type { BindingPolicy } from '../domain/policy.js';
 import { secretIdMatches } from '../domain/secret-id.js';
 import { describeError, InvalidCredentialFormat } from '../errors.js';
 import type { Cluster, Log, SecretSource } from '../ports.js';
@@ -19,6 +20,8 @@ export interface RotateDeps extends DistributeDeps {
   source: SecretSource;
   /** Namespaces holding bound Secrets (listed with the `identity-relay.dev/bound` label). */
   watchNamespaces: string[];
+  /** Which sources each namespace's bindings may name (README › Threat model); absent: no scopes. */
+  bindingPolicy?: BindingPolicy;
 }
 
 /** What happened to one bound Secret in the management cluster. */
@@ -196,7 +199,7 @@ interface BoundSecret {
 
 /** Lists bound Secrets once per batch; a Secret with a broken binding is reported, not fatal. */
 async function listBoundSecrets(
-  deps: { mgmt: Cluster; log: Log },
+  deps: { mgmt: Cluster; log: Log; bindingPolicy?: BindingPolicy },
   namespaces: string[],
 ): Promise<BoundSecret[]> {
   const lists = await Promise.all(
@@ -206,7 +209,7 @@ async function listBoundSecrets(
   );
   return lists.flat().map((object) => {
     try {
-      return { object, binding: readBinding(object) };
+      return { object, binding: readBinding(object, deps.bindingPolicy) };
     } catch (error) {
       deps.log.warn('binding ignored', { error: describeError(error) });
       return { object };

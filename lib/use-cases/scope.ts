@@ -1,5 +1,6 @@
 import { type Binding, readBinding } from '../domain/binding.js';
 import { type KubeObject, LABELS } from '../domain/objects.js';
+import type { BindingPolicy } from '../domain/policy.js';
 import { describeError, InvalidInput } from '../errors.js';
 import type { Cluster } from '../ports.js';
 import { type CredentialClosure, type Graph, loadGraph } from './graph.js';
@@ -33,6 +34,7 @@ export interface ScopeDeps {
   mgmt: Cluster;
   systemNamespace: string;
   watchNamespaces: string[];
+  bindingPolicy?: BindingPolicy;
 }
 
 /** Reads the bound Secrets and the k0rdent graph, and narrows both to `scope`; throws InvalidInput for an unknown name. */
@@ -91,7 +93,7 @@ async function listBound(deps: ScopeDeps, scope: Scope): Promise<BoundSecretStat
   const bound = lists.flat().map((object): BoundSecretState => {
     const name = `${object.metadata.namespace}/${object.metadata.name}`;
     try {
-      return { object, name, binding: readBinding(object) };
+      return { object, name, binding: readBinding(object, deps.bindingPolicy) };
     } catch (error) {
       return { object, name, error: describeError(error) };
     }

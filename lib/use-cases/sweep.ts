@@ -1,8 +1,8 @@
-import { readBinding } from '../domain/binding.js';
 import type { RotationHint } from '../domain/events.js';
 import { ANNOTATIONS, LABELS } from '../domain/objects.js';
 import { describeError } from '../errors.js';
 import type { MetricsSink } from '../ports.js';
+import { readScopedBinding } from './binding-scope.js';
 import { settleAll } from './concurrency.js';
 import { type DistributeResult, distribute } from './distribute.js';
 import { type RotateDeps, rotate, type SecretOutcome } from './rotate.js';
@@ -54,7 +54,7 @@ export async function sweep(
   await settleAll(bound, 16, async (secret) => {
     const name = `${secret.metadata.namespace}/${secret.metadata.name}`;
     try {
-      const binding = readBinding(secret);
+      const binding = await readScopedBinding(deps, secret, options);
       const current = await describe(binding.source);
       if (secret.metadata.annotations?.[ANNOTATIONS.sourceVersion] === current.versionId) return;
       stale.push(name);

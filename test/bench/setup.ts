@@ -138,7 +138,7 @@ export class Bench {
     const deps: RotateDeps = {
       source: probedSource(source, probe),
       mgmt: probedCluster(kubernetesCluster('mgmt', this.kubeConfig('mgmt')), probe, 'mgmt'),
-      connector: probedConnector(kubeconfigConnector(), probe),
+      connector: probedConnector(kubeconfigConnector({ hosts: { allow: [], allowLoopback: true } }), probe),
       log: discardingLog(),
       systemNamespace: SYSTEM,
       watchNamespaces: [SYSTEM],

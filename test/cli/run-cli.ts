@@ -28,6 +28,8 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     AWS_REGION: info.aws.region,
     AWS_ACCESS_KEY_ID: 'testing',
     AWS_SECRET_ACCESS_KEY: 'testing',
+    // The testbed's regions are on 127.0.0.1 (the local-testing switch; never set in a deployment).
+    ALLOW_LOOPBACK_CLUSTERS: 'true',
     ...extra,
   };
 }

@@ -4,6 +4,7 @@ import { request } from 'node:https';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { type KubeConfig, loadAllYaml, PatchStrategy } from '@kubernetes/client-node';
 import type { Runtime } from '../../functions/shared/runtime.js';
+import type { AccessOptions } from '../../lib/adapters/kubeconfig.js';
 import { kubeconfigConnector, kubernetesCluster } from '../../lib/adapters/kubernetes.js';
 import { secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
@@ -14,6 +15,9 @@ import { capturingLog, capturingMetrics, rememberSecret } from './capture.js';
 import { kubeClients, kubeConfigFor, kubeconfigText, secretsManager, uniqueName } from './testbed-clients.js';
 
 export const SYSTEM_NAMESPACE = 'kcm-system';
+
+/** The testbed's apiservers listen on 127.0.0.1: what `ALLOW_LOOPBACK_CLUSTERS=true` turns on, for tests only. */
+export const TESTBED_ACCESS: AccessOptions = { hosts: { allow: [], allowLoopback: true } };
 
 /** Lets identity-relay write Secrets in one more regional namespace (the shipped regional Role, bound there). */
 export async function grantRegionalNamespace(cluster: string, namespace: string): Promise<void> {
@@ -235,7 +239,7 @@ export function testRuntime(watchNamespaces: string[] = [SYSTEM_NAMESPACE]) {
   const deps: RotateDeps = {
     source,
     mgmt: kubernetesCluster('mgmt', kubeConfigFor('mgmt', 'relay')),
-    connector: kubeconfigConnector(),
+    connector: kubeconfigConnector(TESTBED_ACCESS),
     log,
     systemNamespace: SYSTEM_NAMESPACE,
     watchNamespaces,

@@ -62,6 +62,25 @@ describe('parseEnvironment', () => {
       `${KEY}.managementKubeconfigSecretArn must be a full Secrets Manager secret ARN ending in -<6 characters>`,
     ],
     [
+      'a cluster host given as a URL',
+      { clusterHosts: ['*.eks.amazonaws.com', 'https://api.example.com'] },
+      `${KEY}.clusterHosts[1] "https://api.example.com" is a URL: give its hostname only`,
+    ],
+    [
+      'a binding scope keyed by something other than a namespace',
+      { bindingScopes: { Team_A: { namePrefixes: ['team-a/'] } } },
+      `${KEY}.bindingScopes.Team_A has a key that is not a Kubernetes namespace name (DNS label)`,
+    ],
+    [
+      'a binding scope ARN of another region',
+      {
+        bindingScopes: {
+          'team-a': { arns: ['arn:aws:secretsmanager:us-east-1:123456789012:secret:a/b-AbC123'] },
+        },
+      },
+      `${KEY}.bindingScopes.team-a.arns[0] must be in account 123456789012 and region eu-central-1 (the functions read only watched secrets)`,
+    ],
+    [
       'no watched secret at all',
       { watchedSecrets: { arns: [], namePrefixes: [] } },
       `${KEY}.watchedSecrets must list at least one secret in arns or namePrefixes`,

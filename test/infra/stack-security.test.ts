@@ -13,6 +13,7 @@ const WATCHED = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:prod/aw
 const PREFIX_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:cloud-credentials/';
 const MGMT = BASE_ENV.managementKubeconfigSecretArn;
 const ROLE = 'arn:aws:iam::210987654321:role/relay-eks';
+const EKS_CLUSTERS = 'arn:aws:eks:*:123456789012:cluster/*';
 
 let s: Synthesized;
 
@@ -35,7 +36,7 @@ describe('IAM', () => {
   });
 
   it('scopes every literal resource to a configured ARN, a watched-prefix pattern or a condition-bound "*"', () => {
-    const allowed = new Set([WATCHED, `${PREFIX_ARN}*`, MGMT, ROLE]);
+    const allowed = new Set([WATCHED, `${PREFIX_ARN}*`, MGMT, ROLE, EKS_CLUSTERS]);
 
     for (const statement of statements()) {
       for (const resource of list(statement.Resource).filter((r) => typeof r === 'string')) {
@@ -103,6 +104,16 @@ describe('IAM', () => {
 
     expect(assume.map((s) => s.Resource)).toEqual([ROLE, ROLE, ROLE]);
     s.template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  it('lets the cluster-connecting functions describe only the EKS clusters of their own account', () => {
+    const describe = statements().filter((s) => list(s.Action).includes('eks:DescribeCluster'));
+
+    expect(describe.map((s) => [s.Action, s.Resource])).toEqual([
+      ['eks:DescribeCluster', EKS_CLUSTERS],
+      ['eks:DescribeCluster', EKS_CLUSTERS],
+      ['eks:DescribeCluster', EKS_CLUSTERS],
+    ]);
   });
 });
 
@@ -254,6 +265,38 @@ describe('a private, imported-topic environment without the CloudTrail rule', {
           Condition: { ArnEquals: { 'ec2:Subnet': [expect.anything()] } },
         });
       }
+    },
+    SYNTH_TIMEOUT,
+  );
+});
+
+describe('binding scopes and cluster hosts', () => {
+  it(
+    'reach every function that connects to clusters as BINDING_SCOPES, CLUSTER_HOSTS and the token ARN, and not the webhook',
+    () => {
+      // Prepare
+      const bindingScopes = { 'team-a': { arns: [WATCHED], namePrefixes: ['team-a/'] } };
+      const clusterHosts = ['*.eks.amazonaws.com', '10.0.0.0/16'];
+
+      // Act
+      const scoped = synthesize({ ...BASE_ENV, bindingScopes, clusterHosts }, { skipBundling: true });
+
+      // Assess
+      const variables = scoped
+        .resources('AWS::Lambda::Function')
+        .map(([, f]) => (f.Properties.Environment as { Variables: Record<string, Json> }).Variables);
+      const withPolicy = variables.filter((v) => v.BINDING_SCOPES !== undefined);
+      expect(withPolicy).toHaveLength(3);
+      for (const v of withPolicy) {
+        expect(JSON.parse(String(v.BINDING_SCOPES))).toEqual(bindingScopes);
+        expect(v.CLUSTER_HOSTS).toBe(clusterHosts.join(','));
+        expect(v.AUDIT_TOKEN_SECRET_ARN).toEqual({
+          Ref: scoped.logicalId(scoped.stack.node.findChild('AuditWebhookToken')),
+        });
+        expect(v.ALLOW_LOOPBACK_CLUSTERS).toBeUndefined();
+      }
+      const webhook = variables.find((v) => v.DISTRIBUTION_QUEUE_URL !== undefined);
+      expect(webhook?.BINDING_SCOPES).toBeUndefined();
     },
     SYNTH_TIMEOUT,
   );

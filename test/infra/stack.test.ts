@@ -167,15 +167,33 @@ describe('functions', () => {
   it.each([
     [
       'rotation',
-      ['MANAGEMENT_KUBECONFIG_SECRET_ARN', 'SYSTEM_NAMESPACE', 'WATCH_NAMESPACES', 'ASSUME_ROLE_ARNS'],
+      [
+        'MANAGEMENT_KUBECONFIG_SECRET_ARN',
+        'SYSTEM_NAMESPACE',
+        'WATCH_NAMESPACES',
+        'ASSUME_ROLE_ARNS',
+        'AUDIT_TOKEN_SECRET_ARN', // named so no binding can copy it; never read
+      ],
     ],
     [
       'distribution',
-      ['MANAGEMENT_KUBECONFIG_SECRET_ARN', 'SYSTEM_NAMESPACE', 'WATCH_NAMESPACES', 'ASSUME_ROLE_ARNS'],
+      [
+        'MANAGEMENT_KUBECONFIG_SECRET_ARN',
+        'SYSTEM_NAMESPACE',
+        'WATCH_NAMESPACES',
+        'ASSUME_ROLE_ARNS',
+        'AUDIT_TOKEN_SECRET_ARN', // named so no binding can copy it; never read
+      ],
     ],
     [
       'sweep',
-      ['MANAGEMENT_KUBECONFIG_SECRET_ARN', 'SYSTEM_NAMESPACE', 'WATCH_NAMESPACES', 'ASSUME_ROLE_ARNS'],
+      [
+        'MANAGEMENT_KUBECONFIG_SECRET_ARN',
+        'SYSTEM_NAMESPACE',
+        'WATCH_NAMESPACES',
+        'ASSUME_ROLE_ARNS',
+        'AUDIT_TOKEN_SECRET_ARN', // named so no binding can copy it; never read
+      ],
     ],
     [
       'auditWebhook',

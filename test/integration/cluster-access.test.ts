@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { STSClient } from '@aws-sdk/client-sts';
 import { dumpYaml, loadYaml } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
-import { eksTokens } from '../../lib/adapters/eks-token.js';
+import { describeClusterEndpoint, eksTokens } from '../../lib/adapters/eks-token.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
+import { Refused } from '../../lib/errors.js';
 import { leakedSecrets, rememberSecret } from '../helpers/capture.js';
 import {
   awsStaticIdentity,
@@ -185,35 +187,58 @@ describe('cluster access', () => {
     expect(await copiedKey('region-a', id)).toBeUndefined();
   });
 
-  it('mints EKS tokens from the own credentials and from a role assumed through STS', async () => {
-    // Prepare: the SDK's STS client against the testbed's AWS endpoint, as the functions build it.
+  it('mints EKS tokens from the own credentials and from a role assumed through STS, for the cluster endpoint only', async () => {
+    // Prepare: the SDK's STS and EKS clients against the testbed's AWS endpoint, as the functions build
+    // them, and an EKS cluster there whose endpoint DescribeCluster reports.
     const { aws } = testbed();
-    const sts = new STSClient({
-      endpoint: aws.endpoint,
-      region: aws.region,
-      credentials: { accessKeyId: 'AKIAOWNCREDENTIALS01', secretAccessKey: 'testing' },
+    const own = { accessKeyId: 'AKIAOWNCREDENTIALS01', secretAccessKey: 'testing' };
+    const sts = new STSClient({ endpoint: aws.endpoint, region: aws.region, credentials: own });
+    const eks = (region: string, credentials: typeof own) =>
+      new EKSClient({ endpoint: aws.endpoint, region, credentials });
+    const clusterId = uniqueName('prod-eu');
+    const created = await eks('eu-west-1', own).send(
+      new CreateClusterCommand({
+        name: clusterId,
+        roleArn: 'arn:aws:iam::123456789012:role/eks-cluster',
+        resourcesVpcConfig: { subnetIds: ['subnet-0123456789abcdef0'] },
+      }),
+    );
+    const server = created.cluster?.endpoint ?? '';
+    const tokens = eksTokens({
+      sts,
+      credentials: () => sts.config.credentials(),
+      region: 'eu-west-1',
+      clusterEndpoint: describeClusterEndpoint(eks),
     });
-    const tokens = eksTokens({ sts, credentials: () => sts.config.credentials(), region: 'eu-west-1' });
     const credentialOf = (token: string) =>
       new URL(Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString()).searchParams;
 
     // Act
-    const own = credentialOf(await tokens.token({ clusterId: 'prod-eu' }));
+    const mine = credentialOf(await tokens.token({ clusterId, server }));
     const assumed = credentialOf(
-      await tokens.token({
-        clusterId: 'prod-eu',
-        roleArn: 'arn:aws:iam::123456789012:role/identity-relay-eks',
-      }),
+      await tokens.token({ clusterId, server, roleArn: 'arn:aws:iam::123456789012:role/identity-relay-eks' }),
     );
+    const elsewhere = await tokens
+      .token({ clusterId, server: 'https://eks-proxy.attacker.example' })
+      .catch((error: unknown) => error);
+    const unknown = await tokens
+      .token({ clusterId: uniqueName('no-such-cluster'), server })
+      .catch((error: unknown) => error);
 
     // Assess
-    expect(own.get('X-Amz-Credential')).toMatch(
+    expect(server).toMatch(/^https:\/\//);
+    expect(mine.get('X-Amz-Credential')).toMatch(
       /^AKIAOWNCREDENTIALS01\/\d{8}\/eu-west-1\/sts\/aws4_request$/,
     );
-    expect(own.get('X-Amz-Security-Token')).toBeNull();
+    expect(mine.get('X-Amz-Security-Token')).toBeNull();
     expect(assumed.get('X-Amz-Credential')).toMatch(/^ASIA\w+\/\d{8}\/eu-west-1\/sts\/aws4_request$/);
     expect(assumed.get('X-Amz-Security-Token')).toBeTruthy();
     expect(assumed.get('X-Amz-SignedHeaders')).toBe('host;x-k8s-aws-id');
+    expect(elsewhere).toBeInstanceOf(Refused);
+    expect((elsewhere as Error).message).toMatch(
+      /^refused: kubeconfig server eks-proxy\.attacker\.example is not the endpoint of EKS cluster \S+ \(DescribeCluster: \S+\); no token minted$/,
+    );
+    expect(unknown).toBeInstanceOf(Refused);
   });
 
   it('never prints a secret value or a bearer token in any log line or error', () => {

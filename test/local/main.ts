@@ -199,7 +199,8 @@ try {
   const deps = {
     source: secretsManagerSource(aws),
     mgmt: kubernetesCluster('mgmt', client('mgmt').kc),
-    connector: kubeconfigConnector(),
+    // The testbed's apiservers are on 127.0.0.1: the local-testing switch (ALLOW_LOOPBACK_CLUSTERS).
+    connector: kubeconfigConnector({ hosts: { allow: [], allowLoopback: true } }),
     log,
     systemNamespace: SYSTEM,
     watchNamespaces: [SYSTEM],

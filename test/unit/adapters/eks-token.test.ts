@@ -1,13 +1,17 @@
+import type { DescribeClusterCommand } from '@aws-sdk/client-eks';
 import type { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import {
   type AwsCredentials,
+  type ClusterEndpointRequest,
+  describeClusterEndpoint,
+  ENDPOINT_TTL_MS,
   eksTokens,
   presignEksToken,
   REFRESH_MARGIN_MS,
   TOKEN_LIFETIME_MS,
 } from '../../../lib/adapters/eks-token.js';
-import { Forbidden } from '../../../lib/errors.js';
+import { Forbidden, Refused, RelayError } from '../../../lib/errors.js';
 
 // The SigV4 vector: fixed credentials (the AWS documentation's example key), time and region.
 // EXPECTED_* were produced independently of this code by botocore 1.44.5 (the library behind
@@ -68,12 +72,24 @@ describe('presignEksToken', () => {
   });
 });
 
-/** A clock the test moves, STS answering AssumeRole with fixed keys, and a count of credential reads. */
+const ENDPOINT = 'https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com';
+
+/**
+ * A clock the test moves, STS answering AssumeRole with fixed keys, a count of credential reads, and
+ * DescribeCluster (the narrow ClusterEndpoint port) answering from `endpoints`.
+ */
 function harness(
-  options: { denyAssumeRole?: boolean; failCredentials?: number; allowedRoles?: string[] } = {},
+  options: {
+    denyAssumeRole?: boolean;
+    failCredentials?: number;
+    allowedRoles?: string[];
+    endpoints?: Record<string, string>;
+  } = {},
 ) {
   let now = SIGNED_AT.getTime();
   const assumed: Array<AssumeRoleCommand['input']> = [];
+  const described: ClusterEndpointRequest[] = [];
+  const endpoints = options.endpoints ?? { 'prod-eu': ENDPOINT, x: ENDPOINT };
   let credentialReads = 0;
   let failures = options.failCredentials ?? 0;
   const sts = {
@@ -98,11 +114,18 @@ function harness(
     },
     region: 'eu-west-1',
     ...(options.allowedRoles ? { allowedRoles: options.allowedRoles } : {}),
+    clusterEndpoint: async (request) => {
+      described.push(request);
+      const endpoint = endpoints[request.clusterName];
+      if (!endpoint) throw new Refused(`EKS cluster ${request.clusterName} not found`);
+      return endpoint;
+    },
     now: () => new Date(now),
   });
   return {
     tokens,
     assumed,
+    described,
     reads: () => credentialReads,
     advance: (ms: number) => {
       now += ms;
@@ -111,7 +134,7 @@ function harness(
 }
 
 describe('eksTokens', () => {
-  const spec = { clusterId: 'prod-eu' };
+  const spec = { clusterId: 'prod-eu', server: ENDPOINT.toLowerCase() };
 
   it('mints from the function credentials in its region and reuses the token until shortly before expiry', async () => {
     // Prepare
@@ -129,7 +152,9 @@ describe('eksTokens', () => {
     expect(reused).toBe(first);
     expect(renewed).not.toBe(first);
     expect(urlOf(renewed)).toContain('X-Amz-Date=20260102T031805Z');
-    expect(h.reads()).toBe(2);
+    // Two mints, and the endpoint described again once its TTL had passed (the reuse).
+    expect(h.described).toHaveLength(2);
+    expect(h.reads()).toBe(3);
   });
 
   it('mints a new token after invalidate (a 401)', async () => {
@@ -153,7 +178,7 @@ describe('eksTokens', () => {
     const roleArn = 'arn:aws:iam::111122223333:role/eks-admin';
 
     // Act
-    const token = await h.tokens.token({ clusterId: 'prod-eu', roleArn, region: 'us-west-2' });
+    const token = await h.tokens.token({ ...spec, roleArn, region: 'us-west-2' });
 
     // Assess
     expect(h.assumed).toEqual([
@@ -164,6 +189,18 @@ describe('eksTokens', () => {
     expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^ASIAASSUMED\/20260102\/us-west-2\/sts\//);
     expect(url.searchParams.get('X-Amz-Security-Token')).toBe('assumed-session');
     expect(h.reads()).toBe(0);
+    // The endpoint is described as the role, in the kubeconfig's region: the cluster is the role's.
+    expect(h.described).toEqual([
+      {
+        clusterName: 'prod-eu',
+        region: 'us-west-2',
+        credentials: {
+          accessKeyId: 'ASIAASSUMED',
+          secretAccessKey: 'assumed-secret',
+          sessionToken: 'assumed-session',
+        },
+      },
+    ]);
   });
 
   it('reports a refused AssumeRole as Forbidden, naming the role', async () => {
@@ -171,7 +208,9 @@ describe('eksTokens', () => {
     const h = harness({ denyAssumeRole: true });
 
     // Act
-    const error = await h.tokens.token({ clusterId: 'x', roleArn: 'arn:aws:iam::1:role/r' }).catch((e) => e);
+    const error = await h.tokens
+      .token({ clusterId: 'x', server: ENDPOINT, roleArn: 'arn:aws:iam::1:role/r' })
+      .catch((e) => e);
 
     // Assess
     expect(error).toBeInstanceOf(Forbidden);
@@ -184,7 +223,7 @@ describe('eksTokens', () => {
 
     // Act
     const error = await h.tokens
-      .token({ clusterId: 'x', roleArn: 'arn:aws:iam::1:role/other' })
+      .token({ clusterId: 'x', server: ENDPOINT, roleArn: 'arn:aws:iam::1:role/other' })
       .catch((e) => e);
 
     // Assess
@@ -205,5 +244,118 @@ describe('eksTokens', () => {
 
     // Assess
     expect(token).toBe(EXPECTED_TOKEN);
+  });
+
+  it('mints no token when the kubeconfig server is not the DescribeCluster endpoint of the cluster', async () => {
+    // Prepare
+    const h = harness();
+
+    // Act
+    const errors = await Promise.all(
+      ['https://attacker.example.com', 'https://169.254.169.254', `${ENDPOINT}:8443`].map((server) =>
+        h.tokens.token({ clusterId: 'prod-eu', server }).catch((e: unknown) => e),
+      ),
+    );
+
+    // Assess
+    for (const error of errors) expect(error).toBeInstanceOf(Refused);
+    expect((errors[0] as Error).message).toBe(
+      'refused: kubeconfig server attacker.example.com is not the endpoint of EKS cluster prod-eu (DescribeCluster: 0123456789abcdef.gr7.eu-west-1.eks.amazonaws.com); no token minted',
+    );
+    expect(h.reads()).toBe(1); // the endpoint was described once, then cached
+    expect(h.described).toHaveLength(1);
+  });
+
+  it('refuses a cluster DescribeCluster does not know, and asks again after the endpoint TTL', async () => {
+    // Prepare
+    const endpoints: Record<string, string> = {};
+    const h = harness({ endpoints });
+    const first = await h.tokens.token(spec).catch((e: unknown) => e);
+
+    // Act: the cluster now exists (failures are not cached), and later moves to another endpoint.
+    endpoints['prod-eu'] = ENDPOINT;
+    const token = await h.tokens.token(spec);
+    endpoints['prod-eu'] = 'https://moved.gr7.eu-west-1.eks.amazonaws.com';
+    const cached = await h.tokens.token(spec);
+    h.advance(ENDPOINT_TTL_MS);
+    const moved = await h.tokens.token(spec).catch((e: unknown) => e);
+
+    // Assess
+    expect(first).toBeInstanceOf(Refused);
+    expect(token).toBe(EXPECTED_TOKEN);
+    expect(cached).toBe(token);
+    expect(moved).toBeInstanceOf(Refused);
+  });
+});
+
+describe('describeClusterEndpoint', () => {
+  const request = { clusterName: 'prod-eu', region: 'eu-west-1', credentials: KEYS };
+
+  /** DescribeCluster answering `outcome`; records the region and input of each call. */
+  function client(outcome: () => unknown) {
+    const calls: Array<{ region: string; input: unknown }> = [];
+    const endpoint = describeClusterEndpoint(
+      (region) =>
+        ({
+          async send(command: DescribeClusterCommand) {
+            calls.push({ region, input: command.input });
+            return outcome();
+          },
+        }) as never,
+    );
+    return { endpoint, calls };
+  }
+
+  it('returns cluster.endpoint, asking the region of the cluster for it by name', async () => {
+    // Prepare
+    const { endpoint, calls } = client(() => ({ cluster: { endpoint: ENDPOINT } }));
+
+    // Act
+    const answer = await endpoint(request);
+
+    // Assess
+    expect(answer).toBe(ENDPOINT);
+    expect(calls).toEqual([{ region: 'eu-west-1', input: { name: 'prod-eu' } }]);
+  });
+
+  it.each([
+    [
+      'an unknown cluster',
+      { name: 'ResourceNotFoundException' },
+      Refused,
+      'refused: EKS cluster prod-eu not found in eu-west-1 (DescribeCluster); no token minted',
+    ],
+    [
+      'a denied call',
+      { name: 'AccessDeniedException' },
+      Forbidden,
+      'forbidden: eks:DescribeCluster on prod-eu in eu-west-1',
+    ],
+    [
+      'a throttled call',
+      { name: 'ThrottlingException' },
+      RelayError,
+      'DescribeCluster prod-eu in eu-west-1 failed: ThrottlingException',
+    ],
+  ])('names %s for what it is', async (_, thrown, type, message) => {
+    // Prepare
+    const { endpoint } = client(() => {
+      throw Object.assign(new Error('x'), thrown);
+    });
+
+    // Act
+    const error = await endpoint(request).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(type);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it('refuses a cluster with no endpoint yet (still creating)', async () => {
+    // Prepare
+    const { endpoint } = client(() => ({ cluster: { status: 'CREATING' } }));
+
+    // Act / Assess
+    await expect(endpoint(request)).rejects.toThrow(Refused);
   });
 });

@@ -1,7 +1,8 @@
 import { dumpYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { type AccessOptions, kubeConfigOf, parseKubeconfig } from '../../../lib/adapters/kubeconfig.js';
-import { InvalidInput, UnsupportedAuth } from '../../../lib/errors.js';
+import { parseHostPattern } from '../../../lib/domain/hosts.js';
+import { ClusterUnreachable, InvalidInput, Refused, UnsupportedAuth } from '../../../lib/errors.js';
 
 const pem = (label: string) => `-----BEGIN ${label}-----\nTUlJQmZha2U=\n-----END ${label}-----\n`;
 const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -57,6 +58,7 @@ describe('parseKubeconfig', () => {
       server: 'https://eu.example.com:6443',
       caData: CA,
       skipTlsVerify: false,
+      checkAddresses: expect.any(Function), // a hostname: its addresses are checked before each connection
       auth: { kind: 'static', token: TOKEN },
     });
   });
@@ -181,7 +183,10 @@ describe('parseKubeconfig', () => {
     const access = parse(tweak);
 
     // Assess
-    expect(access.auth).toStrictEqual({ kind: 'eks', spec });
+    expect(access.auth).toStrictEqual({
+      kind: 'eks',
+      spec: { ...spec, server: 'https://eu.example.com:6443' },
+    });
   });
 
   it.each([
@@ -263,3 +268,161 @@ function captured(fn: () => unknown): Error & { retryable?: boolean } {
   }
   throw new Error('expected an error');
 }
+
+describe('parseKubeconfig server hosts', () => {
+  const server = (url: string) => setCluster({ server: url });
+  const hosts = (allow: string[], allowLoopback = false): AccessOptions => ({
+    hosts: { allow: allow.map(parseHostPattern), allowLoopback },
+  });
+  const refusal = (tweak: (c: Config) => void, options: AccessOptions = {}) => {
+    try {
+      parse(tweak, options);
+    } catch (error) {
+      expect(error).toBeInstanceOf(Refused);
+      return (error as Error).message;
+    }
+    return 'accepted';
+  };
+
+  it.each([
+    [
+      'the metadata address',
+      'https://169.254.169.254',
+      hosts([]),
+      '169.254.169.254 is the instance metadata address',
+    ],
+    [
+      'the metadata address in decimal',
+      'https://2852039166',
+      hosts([]),
+      '169.254.169.254 is the instance metadata address',
+    ],
+    [
+      'the IPv6 metadata address',
+      'https://[fd00:ec2::254]',
+      hosts([]),
+      'fd00:ec2::254 is the instance metadata address',
+    ],
+    [
+      'a link-local address, even allowlisted',
+      'https://169.254.10.1',
+      hosts(['169.254.0.0/16']),
+      '169.254.10.1 is a link-local address',
+    ],
+    [
+      'an IPv4-mapped metadata address',
+      'https://[::ffff:169.254.169.254]',
+      hosts([], true),
+      '::ffff:a9fe:a9fe is the instance metadata address',
+    ],
+    [
+      'loopback without the switch',
+      'https://127.0.0.1:6443',
+      {},
+      '127.0.0.1 is a loopback address (allowed only with ALLOW_LOOPBACK_CLUSTERS=true, for the local testbed)',
+    ],
+    [
+      'localhost without the switch',
+      'https://localhost:6443',
+      hosts([]),
+      'localhost is a loopback name (allowed only with ALLOW_LOOPBACK_CLUSTERS=true, for the local testbed)',
+    ],
+    [
+      'a host outside the allowlist',
+      'https://10.0.9.9',
+      hosts(['10.1.0.0/16', '*.example.com']),
+      '10.0.9.9 is not in the allowed cluster hosts',
+    ],
+    [
+      'a name outside the allowlist',
+      'https://eks.attacker.example',
+      hosts(['*.example.com']),
+      'eks.attacker.example is not in the allowed cluster hosts',
+    ],
+  ])('refuses %s before any request', (_, url, options, reason) => {
+    // Act / Assess
+    expect(refusal(server(url), options)).toBe(
+      `refused: cluster region-eu: server ${reason}; no request is sent`,
+    );
+  });
+
+  it.each([
+    ['loopback with the switch', 'https://127.0.0.1:6443', hosts([], true)],
+    ['any public host with an empty allowlist', 'https://203.0.113.7', hosts([])],
+    ['an address inside an allowed CIDR', 'https://10.1.2.3:6443', hosts(['10.1.0.0/16'])],
+    [
+      'a name under an allowed suffix',
+      'https://abc.gr7.eu-west-1.eks.amazonaws.com',
+      hosts(['*.eks.amazonaws.com']),
+    ],
+  ])('accepts %s', (_, url, options) => {
+    // Act / Assess
+    expect(refusal(server(url), options)).toBe('accepted');
+  });
+
+  it('refuses a name whose addresses include a refused one (DNS rebinding), before any token is used', async () => {
+    // Prepare
+    const resolved: string[] = [];
+    const access = parse(server('https://api.eu.example.com'), {
+      ...hosts(['*.example.com']),
+      lookup: async (name) => {
+        resolved.push(name);
+        return ['203.0.113.7', '169.254.169.254'];
+      },
+    });
+
+    // Act
+    const error = await access.checkAddresses?.().catch((e: unknown) => e);
+
+    // Assess
+    expect(resolved).toEqual(['api.eu.example.com']);
+    expect(error).toBeInstanceOf(Refused);
+    expect((error as Error).message).toBe(
+      'refused: cluster region-eu: server api.eu.example.com resolves to 169.254.169.254 is the instance metadata address; no request is sent',
+    );
+  });
+
+  it('accepts a name allowed by CIDR only when every address is inside one', async () => {
+    // Prepare
+    const answers = [['10.1.0.5'], ['10.1.0.5', '10.9.0.1']];
+    const access = parse(server('https://api.internal'), {
+      ...hosts(['10.1.0.0/16']),
+      lookup: async () => answers.shift() ?? [],
+    });
+
+    // Act
+    const first = await access.checkAddresses?.().then(() => 'accepted');
+    const parsedAgain = parse(server('https://api.internal'), {
+      ...hosts(['10.1.0.0/16']),
+      lookup: async () => answers.shift() ?? [],
+    });
+    const second = await parsedAgain.checkAddresses?.().catch((e: unknown) => (e as Error).message);
+
+    // Assess
+    expect(first).toBe('accepted');
+    expect(second).toBe(
+      'refused: cluster region-eu: server api.internal resolves to 10.9.0.1, outside the allowed cluster hosts; no request is sent',
+    );
+  });
+});
+
+describe('parseKubeconfig server resolution', () => {
+  it('reports a name that does not resolve as unreachable (retryable), not as refused', async () => {
+    // Prepare
+    const access = parse(setCluster({ server: 'https://api.gone.example.com' }), {
+      lookup: async () => {
+        throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+      },
+    });
+
+    // Act
+    const error = await access.checkAddresses?.().catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(ClusterUnreachable);
+    expect((error as ClusterUnreachable).retryable).toBe(true);
+    expect((error as Error).message).toBe(
+      'cluster region-eu unreachable: server api.gone.example.com does not resolve (ENOTFOUND)',
+    );
+  });
+});

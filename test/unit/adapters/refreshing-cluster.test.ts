@@ -2,7 +2,7 @@ import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { EksTokenSpec, EksTokens } from '../../../lib/adapters/eks-token.js';
 import { type ClusterAccess, refreshingCluster } from '../../../lib/adapters/kubeconfig.js';
-import { ClusterUnreachable, Forbidden, UnsupportedAuth } from '../../../lib/errors.js';
+import { ClusterUnreachable, Forbidden, Refused, UnsupportedAuth } from '../../../lib/errors.js';
 import type { Cluster } from '../../../lib/ports.js';
 
 const STATIC: ClusterAccess = {
@@ -10,7 +10,10 @@ const STATIC: ClusterAccess = {
   skipTlsVerify: false,
   auth: { kind: 'static', token: 'static-token' },
 };
-const EKS: ClusterAccess = { ...STATIC, auth: { kind: 'eks', spec: { clusterId: 'prod-eu' } } };
+const EKS: ClusterAccess = {
+  ...STATIC,
+  auth: { kind: 'eks', spec: { clusterId: 'prod-eu', server: 'https://eu.example.com' } },
+};
 const REF = { apiVersion: 'v1', kind: 'Secret', namespace: 'kcm-system', name: 's' };
 
 const unauthorized = () =>
@@ -44,12 +47,14 @@ function harness(access: ClusterAccess, outcomes: Array<Error | undefined>, eks?
 }
 
 /** EKS tokens numbered by mint; `invalidate` makes the next call mint. */
-function fakeTokens(): EksTokens & { invalidated: EksTokenSpec[]; expire(): void } {
+function fakeTokens(): EksTokens & { invalidated: EksTokenSpec[]; minted: number; expire(): void } {
   let serial = 1;
   const invalidated: EksTokenSpec[] = [];
   return {
     invalidated,
+    minted: 0,
     async token() {
+      this.minted++;
       return `k8s-aws-v1.token-${serial}`;
     },
     invalidate(spec) {
@@ -123,7 +128,7 @@ describe('refreshingCluster', () => {
     await cluster.get(REF);
 
     // Assess
-    expect(eks.invalidated).toEqual([{ clusterId: 'prod-eu' }]);
+    expect(eks.invalidated).toEqual([{ clusterId: 'prod-eu', server: 'https://eu.example.com' }]);
     expect(tokens).toEqual(['k8s-aws-v1.token-1', 'k8s-aws-v1.token-2']);
   });
 
@@ -151,5 +156,30 @@ describe('refreshingCluster', () => {
 
     // Assess
     expect(error).toBeInstanceOf(UnsupportedAuth);
+  });
+
+  it('checks the server addresses before minting a token or building a client, and stops there when refused', async () => {
+    // Prepare
+    const eks = fakeTokens();
+    const checks: string[] = [];
+    const refused: ClusterAccess = {
+      ...EKS,
+      checkAddresses: async () => {
+        checks.push('checked');
+        throw new Refused(
+          'cluster eu: server eu.example.com resolves to 169.254.169.254 is the instance metadata address',
+        );
+      },
+    };
+    const { cluster, tokens } = harness(refused, [], eks);
+
+    // Act
+    const error = await cluster.get(REF).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(Refused);
+    expect(checks).toEqual(['checked']);
+    expect(eks.minted).toBe(0);
+    expect(tokens).toEqual([]);
   });
 });
