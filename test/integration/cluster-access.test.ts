@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
 import { eksTokens } from '../../lib/adapters/eks-token.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
-import { leakedSecrets, rememberSecret } from '../helpers/capture.js';
+import { rememberSecret, scanForLeaks } from '../helpers/capture.js';
 import {
   awsStaticIdentity,
   createRegion,
@@ -19,7 +19,7 @@ import {
 import { lambdaContext } from '../helpers/lambda.js';
 import { kubeClients, testbed, uniqueName } from '../helpers/testbed-clients.js';
 
-const { runtime, log } = testRuntime();
+const { runtime, log, metrics } = testRuntime();
 const handler = createHandler(runtime);
 const errors: string[] = [];
 
@@ -219,6 +219,6 @@ describe('cluster access', () => {
   it('never prints a secret value or a bearer token in any log line or error', () => {
     // Assess
     expect(log.lines.length).toBeGreaterThan(0);
-    expect(leakedSecrets([...log.lines, ...errors])).toEqual([]);
+    expect(scanForLeaks({ logs: log.lines, errors, metrics: metrics.recorded })).toEqual([]);
   });
 });

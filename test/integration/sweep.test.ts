@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler, type SweepResponse } from '../../functions/sweep/handler.js';
 import { buildManagementApply, toSecretData } from '../../lib/domain/binding.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
-import { leakedSecrets } from '../helpers/capture.js';
+import { scanForLeaks } from '../helpers/capture.js';
 import {
   applyAll,
   boundSecret,
@@ -238,13 +238,13 @@ describe('drift sweep at scale', () => {
 
   it('never prints a secret value in any log line', () => {
     expect(scale.log.lines.length).toBeGreaterThan(0);
-    expect(leakedSecrets(scale.log.lines)).toEqual([]);
+    expect(scanForLeaks({ logs: scale.log.lines, metrics: scale.metrics.recorded })).toEqual([]);
   });
 });
 
 describe('drift sweep telemetry', () => {
   it('never prints a secret value in any log line or error', () => {
     expect(log.lines.length).toBeGreaterThan(0);
-    expect(leakedSecrets([...log.lines, ...errors])).toEqual([]);
+    expect(scanForLeaks({ logs: log.lines, errors, metrics: metrics.recorded })).toEqual([]);
   });
 });
