@@ -19,9 +19,10 @@ export interface SecretsManagerCalls {
 }
 
 /** The SecretSource port over an injected Secrets Manager client. */
-export function secretsManagerSource(
-  client: Pick<SecretsManagerClient, 'send'>,
-): SecretSource & { calls: SecretsManagerCalls } {
+export function secretsManagerSource(client: Pick<SecretsManagerClient, 'send'>): SecretSource &
+  Required<Pick<SecretSource, 'listVersions' | 'getCurrentBatch'>> & {
+    calls: SecretsManagerCalls;
+  } {
   const calls: SecretsManagerCalls = {
     getSecretValue: 0,
     describeSecret: 0,
