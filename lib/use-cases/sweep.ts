@@ -192,17 +192,17 @@ async function readValues(source: BulkSource, arns: string[], calls: SweepCalls)
  * secret whose batch read failed fails its getCurrent the same way, and the rotation reports it.
  */
 function preloadedSource(reads: BatchRead[]): SecretSource {
-  const find = (secretId: string) => reads.find((read) => secretIdMatches(secretId, read.secretId));
+  const getCurrent = async (secretId: string) => {
+    const read = reads.find((r) => secretIdMatches(secretId, r.secretId));
+    if (read === undefined)
+      throw new RelayError(`source secret ${secretId} was not read by this sweep`, { retryable: true });
+    if ('error' in read) throw read.error;
+    return read.value;
+  };
   return {
-    async getCurrent(secretId) {
-      const read = find(secretId);
-      if (read === undefined)
-        throw new RelayError(`source secret ${secretId} was not read by this sweep`, { retryable: true });
-      if ('error' in read) throw read.error;
-      return read.value;
-    },
+    getCurrent,
     async currentVersion(secretId) {
-      const { arn, name, versionId } = await this.getCurrent(secretId);
+      const { arn, name, versionId } = await getCurrent(secretId);
       return { arn, name, versionId };
     },
   };
