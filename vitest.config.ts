@@ -13,7 +13,16 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/infra/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts'],
+          // Pure tests share one module graph per worker: importing the SDKs once per file was most of the time.
+          isolate: false,
+        },
+      },
+      {
+        // CDK synthesis (esbuild bundles, cdk-nag): minutes, so out of the fast unit loop; `npm test` runs it.
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
         },
       },
       {

@@ -17,7 +17,31 @@ export interface SecretSource {
   getCurrent(secretId: string): Promise<SourceValue>;
   /** The version AWSCURRENT points at, without reading the value (one DescribeSecret). */
   currentVersion(secretId: string): Promise<{ arn: string; name: string; versionId: string }>;
+  /**
+   * One page of ListSecrets (up to 100 secrets, no value), filtered to names starting with one of
+   * `namePrefixes` (at most 10) when given. The sweep's bulk read; the Secrets Manager adapter has it.
+   */
+  listVersions?(options: { namePrefixes?: string[]; nextToken?: string }): Promise<SourceVersionPage>;
+  /** AWSCURRENT of up to 20 secrets in one BatchGetSecretValue; each secret is read or fails on its own. */
+  getCurrentBatch?(secretIds: string[]): Promise<BatchRead[]>;
 }
+
+/** A secret as ListSecrets reports it: where AWSCURRENT points, never the value. */
+export interface ListedVersion {
+  arn: string;
+  name: string;
+  /** Undefined when no version carries AWSCURRENT. */
+  versionId?: string;
+}
+
+/** One page of ListSecrets. */
+export interface SourceVersionPage {
+  versions: ListedVersion[];
+  nextToken?: string;
+}
+
+/** One secret of a BatchGetSecretValue call: its value, or why it could not be read. */
+export type BatchRead = { secretId: string; value: SourceValue } | { secretId: string; error: Error };
 
 /** A Kubernetes Event, as shown by `kubectl describe`. */
 export interface ClusterEvent {

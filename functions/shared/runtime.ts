@@ -42,7 +42,7 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
   return {
     log,
     metrics: powertoolsMetrics(metrics),
-    sourceCalls: () => base.calls.getSecretValue + base.calls.describeSecret,
+    sourceCalls: () => Object.values(base.calls).reduce((sum, n) => sum + n, 0),
     deps() {
       deps ??= buildDeps(env, log, rememberingSource(base, seen)).catch((error: unknown) => {
         deps = undefined; // a failed start-up is retried on the next invocation

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { sweep } from '../../lib/use-cases/sweep.js';
+import { type SweepCalls, sweep } from '../../lib/use-cases/sweep.js';
 import { type Runtime, runtimeFromEnvironment } from '../shared/runtime.js';
 
 /** What a sweep reports back (counts and names; the details are in the log line and the metrics). */
@@ -9,6 +9,8 @@ export interface SweepResponse {
   stale: number;
   repaired: number;
   failed: number;
+  /** Secrets Manager calls made: ListSecrets pages and BatchGetSecretValue calls. */
+  calls: SweepCalls;
 }
 
 /**
@@ -26,6 +28,7 @@ export function createHandler(runtime: Runtime) {
       stale: result.stale.length,
       repaired: result.repaired,
       failed: result.failed.length,
+      calls: result.calls,
     };
   });
 }

@@ -165,7 +165,10 @@ export class RelayFunction extends Construct {
     return this;
   }
 
-  /** Read (GetSecretValue, DescribeSecret) on the watched secrets only: exact ARNs and `<prefix>*` patterns. */
+  /**
+   * Read (GetSecretValue, DescribeSecret) on the watched secrets only: exact ARNs and `<prefix>*` patterns;
+   * plus the sweep's bulk reads, ListSecrets and BatchGetSecretValue, which take no resource.
+   */
   bindWatchedSecrets(resources: string[], kmsKeyArns?: string[]): this {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -173,6 +176,21 @@ export class RelayFunction extends Construct {
         resources,
       }),
     );
+    // Neither action can be scoped to ARNs. ListSecrets returns names and version ids, never a value;
+    // BatchGetSecretValue also needs GetSecretValue on each secret, so values stay limited to `resources`.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:ListSecrets', 'secretsmanager:BatchGetSecretValue'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'secretsmanager:ListSecrets and BatchGetSecretValue support no resource ARN; values are still read ' +
+        'only through GetSecretValue on the watched secrets. Any kms:Decrypt on "*" is limited by ' +
+        'kms:ViaService and the SecretARN encryption context.',
+    });
     for (const pattern of resources.filter((resource) => resource.includes('*'))) {
       Validations.of(this.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${pattern}]`,

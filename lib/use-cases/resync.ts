@@ -23,7 +23,7 @@ export interface ResyncResult {
 }
 
 /**
- * The sweep on demand. `all` is the scheduled sweep itself (sources compared by DescribeSecret). A narrower
+ * The sweep on demand. `all` is the scheduled sweep itself (sources compared by ListSecrets). A narrower
  * scope re-reads AWSCURRENT of every source it covers (so hand-edited management data is repaired too),
  * converges those bindings and their regions through `rotate`, then converges the scope's other regions.
  */

@@ -181,7 +181,7 @@ describe('RelayFunction bind helpers', { timeout: SYNTH_TIMEOUT }, () => {
     ]);
   });
 
-  it('bindWatchedSecrets grants read on exact ARNs and prefix patterns, decrypt on named keys', () => {
+  it('bindWatchedSecrets grants read on exact ARNs and prefix patterns, the bulk reads, decrypt on named keys', () => {
     const key = 'arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
     const template = bound((fn) => fn.bindWatchedSecrets([SECRET, PREFIX], [key]));
@@ -191,6 +191,12 @@ describe('RelayFunction bind helpers', { timeout: SYNTH_TIMEOUT }, () => {
         Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
         Effect: 'Allow',
         Resource: [SECRET, PREFIX],
+      },
+      // The sweep's ListSecrets and BatchGetSecretValue take no ARN; values still need the read above.
+      {
+        Action: ['secretsmanager:BatchGetSecretValue', 'secretsmanager:ListSecrets'],
+        Effect: 'Allow',
+        Resource: '*',
       },
       viaSecretsManager([SECRET, PREFIX], key),
     ]);

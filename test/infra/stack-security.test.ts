@@ -14,6 +14,7 @@ const PREFIX_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:clou
 const MGMT = BASE_ENV.managementKubeconfigSecretArn;
 const ROLE = 'arn:aws:iam::210987654321:role/relay-eks';
 const EKS_CLUSTERS = 'arn:aws:eks:*:123456789012:cluster/*';
+const BULK_READS = ['secretsmanager:BatchGetSecretValue', 'secretsmanager:ListSecrets'];
 
 let s: Synthesized;
 
@@ -40,7 +41,13 @@ describe('IAM', () => {
 
     for (const statement of statements()) {
       for (const resource of list(statement.Resource).filter((r) => typeof r === 'string')) {
-        if (resource === '*') {
+        if (resource === '*' && statement.Action !== 'kms:Decrypt') {
+          // The sweep's bulk reads take no ARN; BatchGetSecretValue still needs GetSecretValue per secret.
+          expect(statement.Action).toEqual([
+            'secretsmanager:BatchGetSecretValue',
+            'secretsmanager:ListSecrets',
+          ]);
+        } else if (resource === '*') {
           expect(statement).toMatchObject({
             Action: 'kms:Decrypt',
             Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-central-1.amazonaws.com' } },
@@ -54,7 +61,7 @@ describe('IAM', () => {
 
   it('reads secrets only from the watched set, the kubeconfig and the audit token', () => {
     const secretReads = statements().filter((s) =>
-      list(s.Action).some((a: string) => a.startsWith('secretsmanager:')),
+      list(s.Action).some((a: string) => a.startsWith('secretsmanager:') && !BULK_READS.includes(a)),
     );
     const resourcesRead = new Set(secretReads.flatMap((s) => list(s.Resource).map((r) => JSON.stringify(r))));
 
@@ -97,6 +104,23 @@ describe('IAM', () => {
 
     expect(groups).toHaveLength(4);
     for (const group of groups) expect(group).toMatchObject({ DeletionPolicy: 'Retain' });
+  });
+
+  it('lets the sweep list versions and batch-read values, which only GetSecretValue on a secret unlocks', () => {
+    const sweepPolicies = s
+      .resources('AWS::IAM::Policy')
+      .filter(([, p]) =>
+        JSON.stringify(p.Properties.Roles).includes(s.logicalId(s.stack.functions.sweep?.role)),
+      );
+    const sweepStatements = sweepPolicies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+
+    expect(sweepStatements).toContainEqual({ Action: BULK_READS, Effect: 'Allow', Resource: '*' });
+    expect(sweepStatements).toContainEqual(
+      expect.objectContaining({
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        Resource: [`${PREFIX_ARN}*`, WATCHED],
+      }),
+    );
   });
 
   it('assumes only the configured roles, and uses no managed policy without a VPC', () => {

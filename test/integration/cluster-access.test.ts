@@ -7,7 +7,7 @@ import { createHandler } from '../../functions/rotation/handler.js';
 import { describeClusterEndpoint, eksTokens } from '../../lib/adapters/eks-token.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { Refused } from '../../lib/errors.js';
-import { leakedSecrets, rememberSecret } from '../helpers/capture.js';
+import { rememberSecret, scanForLeaks } from '../helpers/capture.js';
 import {
   awsStaticIdentity,
   createRegion,
@@ -21,7 +21,7 @@ import {
 import { lambdaContext } from '../helpers/lambda.js';
 import { kubeClients, testbed, uniqueName } from '../helpers/testbed-clients.js';
 
-const { runtime, log } = testRuntime();
+const { runtime, log, metrics } = testRuntime();
 const handler = createHandler(runtime);
 const errors: string[] = [];
 
@@ -244,6 +244,6 @@ describe('cluster access', () => {
   it('never prints a secret value or a bearer token in any log line or error', () => {
     // Assess
     expect(log.lines.length).toBeGreaterThan(0);
-    expect(leakedSecrets([...log.lines, ...errors])).toEqual([]);
+    expect(scanForLeaks({ logs: log.lines, errors, metrics: metrics.recorded })).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { createHandler } from '../../functions/distribution/handler.js';
 import type { DistributionJob } from '../../lib/domain/audit.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { sqsJobEvent } from '../helpers/audit.js';
-import { leakedSecrets, rememberSecret } from '../helpers/capture.js';
+import { rememberSecret, scanForLeaks } from '../helpers/capture.js';
 import {
   applyAll,
   createRegion,
@@ -18,7 +18,7 @@ import { lambdaContext } from '../helpers/lambda.js';
 import { kubeClients, uniqueName } from '../helpers/testbed-clients.js';
 
 const CAPI = 'infrastructure.cluster.x-k8s.io';
-const { runtime, log } = testRuntime();
+const { runtime, log, metrics } = testRuntime();
 const handler = createHandler(runtime);
 const errors: string[] = [];
 
@@ -210,7 +210,7 @@ describe('distribution worker', () => {
 
   it('never prints a secret value in any log line or error', () => {
     expect(log.lines.length).toBeGreaterThan(0);
-    expect(leakedSecrets([...log.lines, ...errors])).toEqual([]);
+    expect(scanForLeaks({ logs: log.lines, errors, metrics: metrics.recorded })).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { distribute } from '../../lib/use-cases/distribute.js';
-import { leakedSecrets } from '../helpers/capture.js';
+import { scanForLeaks } from '../helpers/capture.js';
 import {
   applyAll,
   awsKeys,
@@ -24,7 +24,7 @@ import { lambdaContext } from '../helpers/lambda.js';
 import { kubeClients, testbed, uniqueName } from '../helpers/testbed-clients.js';
 import { killApiserver, restartApiserver } from '../testbed/control.js';
 
-const { runtime, deps, log } = testRuntime();
+const { runtime, deps, log, metrics } = testRuntime();
 const handler = createHandler(runtime);
 const CAPI = 'infrastructure.cluster.x-k8s.io';
 
@@ -435,6 +435,6 @@ describe('regional fan-out', () => {
 
   it('never prints a secret value in any log line', () => {
     expect(log.lines.length).toBeGreaterThan(0);
-    expect(leakedSecrets(log.lines)).toEqual([]);
+    expect(scanForLeaks({ logs: log.lines, metrics: metrics.recorded })).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@ import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
-import { leakedSecrets } from '../helpers/capture.js';
+import { scanForLeaks } from '../helpers/capture.js';
 import {
   awsStaticIdentity,
   createRegion,
@@ -22,7 +22,7 @@ const awsValue = (n: number) =>
     AccessKeyID: `AKIAROTATION${String(n).padStart(8, '0')}`,
     SecretAccessKey: `rotation-secret-key-${n}-${uniqueName('x')}`,
   });
-const { runtime, log } = testRuntime();
+const { runtime, log, metrics } = testRuntime();
 const handler = createHandler(runtime);
 const errors: string[] = [];
 
@@ -169,6 +169,6 @@ describe('rotation function', () => {
   it('never prints a secret value in any log line or error', () => {
     // Assess: every value created through the helpers is scanned for, plain and base64.
     expect(log.lines.length).toBeGreaterThan(0);
-    expect(leakedSecrets([...log.lines, ...errors])).toEqual([]);
+    expect(scanForLeaks({ logs: log.lines, errors, metrics: metrics.recorded })).toEqual([]);
   });
 });
