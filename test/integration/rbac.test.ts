@@ -5,7 +5,13 @@ import { readRegion } from '../../lib/domain/graph.js';
 import { Forbidden } from '../../lib/errors.js';
 import type { Cluster } from '../../lib/ports.js';
 import { connectRegion } from '../../lib/use-cases/distribute.js';
-import { applyAll, ensureNamespace, prepareK0rdent, SYSTEM_NAMESPACE } from '../helpers/k0rdent.js';
+import {
+  applyAll,
+  ensureNamespace,
+  prepareK0rdent,
+  SYSTEM_NAMESPACE,
+  TESTBED_ACCESS,
+} from '../helpers/k0rdent.js';
 import { kubeConfigFor, kubeconfigText, uniqueName } from '../helpers/testbed-clients.js';
 import { grantRegionKubeconfigs } from '../testbed/rbac.js';
 
@@ -123,7 +129,7 @@ describe('shipped RBAC', () => {
     const mgmt = kubernetesCluster('mgmt', kubeConfigFor('mgmt', 'relay'));
 
     // Act
-    const cluster = await connectRegion({ mgmt, connector: kubeconfigConnector() }, region);
+    const cluster = await connectRegion({ mgmt, connector: kubeconfigConnector(TESTBED_ACCESS) }, region);
     const copies = await cluster.list('v1', 'Secret', { namespace: SYSTEM_NAMESPACE });
 
     // Assess: connected as identity-relay's regional user, but the namespace itself stays closed.
