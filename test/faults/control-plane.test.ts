@@ -39,6 +39,8 @@ async function deliverUntilDone(batch: Batch, attempts = 4): Promise<string[][]>
   const history: string[][] = [];
   let records = batch.Records;
   for (let i = 0; i < attempts && records.length > 0; i++) {
+    // SQS never hands a failed message back at once (visibility timeout, backoff): nor does this.
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 1_000 * i));
     let failed: string[];
     try {
       const response = await handler({ Records: records }, lambdaContext());
