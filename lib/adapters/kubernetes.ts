@@ -7,7 +7,7 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { FIELD_MANAGER, type KubeObject, type ObjectRef } from '../domain/objects.js';
-import { ClusterUnreachable, Forbidden, InvalidInput, type RelayError, TransientFailure } from '../errors.js';
+import { ClusterUnreachable, Forbidden, InvalidInput, RelayError, TransientFailure } from '../errors.js';
 import type { Cluster, ClusterConnector, ClusterEvent } from '../ports.js';
 import { type AccessOptions, parseKubeconfig, refreshingCluster } from './kubeconfig.js';
 
@@ -20,15 +20,30 @@ class ObjectApi extends KubernetesObjectApi {
 
 const PAGE = 500;
 const THROTTLE_ATTEMPTS = 4;
+/**
+ * The longest identity-relay waits for one answer. A server that accepts connections and never answers
+ * (a blackholed region) would otherwise hold its invocation, and every secret and region sharing it,
+ * until the function's own timeout.
+ */
+export const REQUEST_TIMEOUT_MS = 10_000;
 
 /** The Cluster port over a KubeConfig; `name` labels results and errors. */
-export function kubernetesCluster(name: string, kc: KubeConfig): Cluster {
+export function kubernetesCluster(
+  name: string,
+  kc: KubeConfig,
+  options: { timeoutMs?: number } = {},
+): Cluster {
   const objects = kc.makeApiClient(ObjectApi);
   const core = kc.makeApiClient(CoreV1Api);
+  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        return await withTimeout(
+          fn(),
+          timeoutMs,
+          () => new ClusterUnreachable(name, `${what}: no answer in ${timeoutMs} ms`),
+        );
       } catch (error) {
         // 429 is the apiserver asking to come back shortly (priority and fairness, storage warming up).
         if (error instanceof ApiException && error.code === 429 && attempt < THROTTLE_ATTEMPTS) {
@@ -177,6 +192,16 @@ export function clusterFromKubeconfig(
   return refreshingCluster(name, access, options.eks, (kc) => kubernetesCluster(name, kc));
 }
 
+/** Settles like `promise`, or rejects with `timedOut()` after `ms`; the timer never keeps the process alive. */
+function withTimeout<T>(promise: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 function header(ref: ObjectRef): { name: string; namespace?: string } {
   return ref.namespace ? { name: ref.name, namespace: ref.namespace } : { name: ref.name };
 }
@@ -203,7 +228,7 @@ function translate(cluster: string, what: string, error: unknown): RelayError {
       return new ClusterUnreachable(cluster, `${what}: HTTP ${error.code}${reason}`, error);
     return new InvalidInput(`${what} in cluster ${cluster}: HTTP ${error.code}${reason}`, error);
   }
-  if (error instanceof InvalidInput) return error;
+  if (error instanceof RelayError) return error;
   const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
   return new ClusterUnreachable(
     cluster,
