@@ -11,8 +11,8 @@ export class Probe {
   count: Record<CallKind, number> = { aws: 0, read: 0, write: 0, discovery: 0 };
   ms: Record<CallKind, number> = { aws: 0, read: 0, write: 0, discovery: 0 };
   ops = new Map<string, number>();
-  /** Every apply in order: which object, and the source version it carried. */
-  applied: Array<{ role: string; object: string; version?: string }> = [];
+  /** Every apply in the order they completed: which object, the source version it carried, and when. */
+  applied: Array<{ role: string; object: string; version?: string; at: number }> = [];
 
   reset(): void {
     this.applied = [];
@@ -48,14 +48,15 @@ export function probedCluster(cluster: Cluster, probe: Probe, role: string): Clu
     list: (apiVersion, kind, options) => read(`list ${kind}`, () => cluster.list(apiVersion, kind, options)),
     isNamespaced: (apiVersion, kind) =>
       probe.time('discovery', `${role} discovery`, () => cluster.isNamespaced(apiVersion, kind)),
-    apply: (object) => {
-      const version = object.metadata.annotations?.['identity-relay.dev/source-version'];
+    apply: async (object) => {
+      const applied = await write(`apply ${object.kind}`, () => cluster.apply(object));
       probe.applied.push({
         role,
         object: `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`,
-        version,
+        version: object.metadata.annotations?.['identity-relay.dev/source-version'],
+        at: performance.now(),
       });
-      return write(`apply ${object.kind}`, () => cluster.apply(object));
+      return applied;
     },
     removeLabels: (ref, labels) => write('release', () => cluster.removeLabels(ref, labels)),
     delete: (ref) => write('delete', () => cluster.delete(ref)),

@@ -12,6 +12,7 @@ import { startTestbed, type Testbed } from '../testbed/testbed.js';
 import { auditIntake } from './audit.js';
 import { burst } from './burst.js';
 import { coldStart } from './cold-start.js';
+import { headOfLine } from './head-of-line.js';
 import { round } from './instrument.js';
 import { distanceFromFloor, economy, fanOutScaling } from './propagation.js';
 import { Bench } from './setup.js';
@@ -56,6 +57,7 @@ try {
   await step(1, 'fan-out scaling', () => fanOutScaling(bench, regional, 9));
   await step(2, 'distance from the floor', () => distanceFromFloor(bench, regional, 100));
   await step(3, 'no-op and economy', () => economy(bench, regional));
+  await step(7, 'head-of-line', () => headOfLine(bench, regional[0] ?? 'region-a'));
 } finally {
   await testbed?.stop();
 }

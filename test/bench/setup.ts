@@ -66,9 +66,13 @@ export class Bench {
     await this.apply('mgmt', PROVIDER_INTERFACES);
   }
 
-  /** A Region served by a testbed cluster. */
-  async region(name: string, cluster: string): Promise<void> {
-    const text = readFileSync(this.info.clusters[cluster]?.kubeconfig ?? '', 'utf8');
+  /** A Region served by a testbed cluster; `edit` may change its kubeconfig text (another server). */
+  async region(
+    name: string,
+    cluster: string,
+    edit: (text: string) => string = (text) => text,
+  ): Promise<void> {
+    const text = edit(readFileSync(this.info.clusters[cluster]?.kubeconfig ?? '', 'utf8'));
     await this.apply('mgmt', [
       {
         apiVersion: 'v1',
