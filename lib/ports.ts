@@ -95,9 +95,17 @@ export interface QueueMessage {
   body: string;
   groupId?: string;
   deduplicationId?: string;
+  /** String message attributes (a dead-letter record's `ERROR_CODE` / `ERROR_MESSAGE`). */
+  attributes?: Record<string, string>;
 }
 
 /** An SQS queue identity-relay sends work to; `send` resolves only once every message is accepted. */
 export interface JobQueue {
   send(messages: QueueMessage[]): Promise<void>;
+}
+
+/** The queue a function consumes: how a failed message is put back later (backoff). */
+export interface MessageVisibility {
+  /** Makes a received message visible again after `seconds` (ChangeMessageVisibility). */
+  delay(receiptHandle: string, seconds: number): Promise<void>;
 }

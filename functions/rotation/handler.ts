@@ -3,13 +3,18 @@ import type { Context } from 'aws-lambda';
 import { readRotationHints } from '../../lib/domain/events.js';
 import { RelayError } from '../../lib/errors.js';
 import { rotate } from '../../lib/use-cases/rotate.js';
+import { receivedMessages, settleMessages } from '../../lib/use-cases/settle-messages.js';
 import { reportRotation } from '../../lib/use-cases/telemetry.js';
 import { type Runtime, runtimeFromEnvironment } from '../shared/runtime.js';
 
 /** SQS partial-batch response, or nothing for a direct EventBridge invocation. */
 export type RotationResponse = { batchItemFailures: Array<{ itemIdentifier: string }> } | undefined;
 
-/** The rotation function: EventBridge events, directly or in SQS records, converge the bound Secrets. */
+/**
+ * The rotation function: EventBridge events, directly or in SQS records, converge the bound Secrets.
+ * Each secret is a unit of failure: a transient failure retries its messages alone (with backoff), one
+ * that cannot succeed is recorded on the dead-letter queue and acknowledged.
+ */
 export function createHandler(runtime: Runtime) {
   return middy(async (event: unknown, context: Context): Promise<RotationResponse> => {
     const hints = readRotationHints(event);
@@ -20,28 +25,36 @@ export function createHandler(runtime: Runtime) {
     reportRotation(runtime, hints, outcomes, new Date());
     if (runtime.sourceCalls)
       runtime.metrics.count('SecretsManagerCalls', runtime.sourceCalls() - callsBefore);
-    runtime.metrics.flush();
-    const failed = [
-      ...hints.malformed.map((m) => m.messageId),
-      ...outcomes.filter((o) => o.error).flatMap((o) => o.messageIds),
+    const failures = [
+      ...hints.malformed.flatMap((m) =>
+        m.messageId
+          ? [{ messageIds: [m.messageId], retryable: false, code: 'InvalidInput', error: m.reason }]
+          : [],
+      ),
+      ...outcomes.flatMap((o) =>
+        o.error
+          ? [
+              {
+                messageIds: o.messageIds,
+                retryable: o.retryable ?? true,
+                ...(o.errorCode ? { code: o.errorCode } : {}),
+                error: o.error,
+              },
+            ]
+          : [],
+      ),
     ];
-    if (isSqsEvent(event)) {
-      return {
-        batchItemFailures: [...new Set(failed)]
-          .filter((id) => id !== undefined)
-          .map((id) => ({ itemIdentifier: id })),
-      };
+    const messages = receivedMessages(event);
+    if (messages.length === 0) {
+      runtime.metrics.flush();
+      const failed = outcomes.find((o) => o.error);
+      if (failed?.error) throw new RelayError(failed.error, { retryable: failed.retryable ?? true });
+      return undefined;
     }
-    const error = outcomes.find((o) => o.error)?.error;
-    if (error) throw new RelayError(error, { retryable: true });
-    return undefined;
+    const retry = await settleMessages({ ...runtime, ...runtime.queues }, messages, failures);
+    runtime.metrics.flush();
+    return { batchItemFailures: retry.map((id) => ({ itemIdentifier: id })) };
   });
-}
-
-function isSqsEvent(event: unknown): boolean {
-  return (
-    typeof event === 'object' && event !== null && Array.isArray((event as { Records?: unknown }).Records)
-  );
 }
 
 export const handler = createHandler(runtimeFromEnvironment('identity-relay-rotation'));

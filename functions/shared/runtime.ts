@@ -8,11 +8,12 @@ import { powertoolsLog } from '../../lib/adapters/log.js';
 import { powertoolsMetrics } from '../../lib/adapters/metrics.js';
 import { policiesFromEnvironment } from '../../lib/adapters/relay-environment.js';
 import { rememberingSource, secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
-import { sqsQueue } from '../../lib/adapters/sqs.js';
+import { sqsQueue, sqsVisibility } from '../../lib/adapters/sqs.js';
 import { DEFAULT_IDENTITY_KINDS, identityResources } from '../../lib/domain/audit.js';
 import { InvalidInput } from '../../lib/errors.js';
-import type { Log, MetricsSink, SecretSource } from '../../lib/ports.js';
+import type { JobQueue, Log, MessageVisibility, MetricsSink, SecretSource } from '../../lib/ports.js';
 import { type AuditIntakeDeps, secretTokenVerifier } from '../../lib/use-cases/audit-intake.js';
+import { regionHandOff } from '../../lib/use-cases/hand-off.js';
 import type { RotateDeps } from '../../lib/use-cases/rotate.js';
 
 /** What a function needs: telemetry now, and its clients on first use (created once per container). */
@@ -22,6 +23,8 @@ export interface Runtime {
   deps(): Promise<RotateDeps>;
   /** Secrets Manager calls made so far by this container (for the SecretsManagerCalls metric). */
   sourceCalls?(): number;
+  /** The queue the function consumes (backoff) and its dead-letter queue (records of what is not retried). */
+  queues?: { visibility?: MessageVisibility; deadLetters?: JobQueue };
 }
 
 /**
@@ -39,12 +42,17 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
   const log = powertoolsLog(logger, seen);
   const base = secretsManagerSource(new SecretsManagerClient({}));
   let deps: Promise<RotateDeps> | undefined;
+  const sqs = new SQSClient({});
   return {
     log,
     metrics: powertoolsMetrics(metrics),
+    queues: {
+      ...(env.WORK_QUEUE_URL ? { visibility: sqsVisibility(sqs, env.WORK_QUEUE_URL) } : {}),
+      ...(env.DEAD_LETTER_QUEUE_URL ? { deadLetters: sqsQueue(sqs, env.DEAD_LETTER_QUEUE_URL) } : {}),
+    },
     sourceCalls: () => Object.values(base.calls).reduce((sum, n) => sum + n, 0),
     deps() {
-      deps ??= buildDeps(env, log, rememberingSource(base, seen)).catch((error: unknown) => {
+      deps ??= buildDeps(env, log, rememberingSource(base, seen), sqs).catch((error: unknown) => {
         deps = undefined; // a failed start-up is retried on the next invocation
         throw error;
       });
@@ -53,7 +61,12 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
   };
 }
 
-async function buildDeps(env: NodeJS.ProcessEnv, log: Log, source: SecretSource): Promise<RotateDeps> {
+async function buildDeps(
+  env: NodeJS.ProcessEnv,
+  log: Log,
+  source: SecretSource,
+  sqs: SQSClient,
+): Promise<RotateDeps> {
   const kubeconfigSecret = env.MANAGEMENT_KUBECONFIG_SECRET_ARN;
   if (!kubeconfigSecret)
     throw new InvalidInput(
@@ -63,8 +76,13 @@ async function buildDeps(env: NodeJS.ProcessEnv, log: Log, source: SecretSource)
   const policies = policiesFromEnvironment(env);
   const kubeconfig = await source.getCurrent(kubeconfigSecret);
   const systemNamespace = env.SYSTEM_NAMESPACE || 'kcm-system';
+  const now = () => new Date();
   return {
     source,
+    // A region that fails goes to its own retried job on the distribution queue (README › Units of work).
+    ...(env.DISTRIBUTION_QUEUE_URL
+      ? { handOff: regionHandOff(sqsQueue(sqs, env.DISTRIBUTION_QUEUE_URL), now) }
+      : {}),
     mgmt: clusterFromKubeconfig('mgmt', kubeconfig.secretString, policies.management),
     connector: kubeconfigConnector(policies.regions),
     bindingPolicy: policies.bindingPolicy,
@@ -74,7 +92,7 @@ async function buildDeps(env: NodeJS.ProcessEnv, log: Log, source: SecretSource)
       .split(',')
       .map((n) => n.trim())
       .filter(Boolean),
-    now: () => new Date(),
+    now,
   };
 }
 

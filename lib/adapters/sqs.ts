@@ -1,10 +1,11 @@
 import {
+  ChangeMessageVisibilityCommand,
   SendMessageBatchCommand,
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { Forbidden, InvalidInput, type RelayError, TransientFailure } from '../errors.js';
-import type { JobQueue, QueueMessage } from '../ports.js';
+import type { JobQueue, MessageVisibility, QueueMessage } from '../ports.js';
 
 const BATCH = 10; // SendMessageBatch's limit
 const ATTEMPTS = 3;
@@ -62,6 +63,35 @@ function toEntry(message: QueueMessage, index: number): SendMessageBatchRequestE
     MessageBody: message.body,
     ...(message.groupId ? { MessageGroupId: message.groupId } : {}),
     ...(message.deduplicationId ? { MessageDeduplicationId: message.deduplicationId } : {}),
+    ...(message.attributes
+      ? {
+          MessageAttributes: Object.fromEntries(
+            Object.entries(message.attributes).map(([key, value]) => [
+              key,
+              { DataType: 'String', StringValue: value },
+            ]),
+          ),
+        }
+      : {}),
+  };
+}
+
+/** The MessageVisibility port over an injected SQS client, for the queue a function consumes. */
+export function sqsVisibility(client: Pick<SQSClient, 'send'>, queueUrl: string): MessageVisibility {
+  return {
+    async delay(receiptHandle, seconds) {
+      await client
+        .send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))),
+          }),
+        )
+        .catch((error: unknown) => {
+          throw translate(queueUrl, error);
+        });
+    },
   };
 }
 

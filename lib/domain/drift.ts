@@ -98,3 +98,17 @@ function minimalPrefixes(prefixes: string[]): string[] {
   const sorted = [...new Set(prefixes)].sort();
   return sorted.filter((prefix, i) => !sorted.slice(0, i).some((shorter) => prefix.startsWith(shorter)));
 }
+
+/**
+ * Whether every bound Secret already holds `versionId` with its recorded data intact: then a rotation
+ * event for that version needs no secret value read (the regional copies are built from these Secrets).
+ */
+export function appliedEverywhere(
+  bound: ReadonlyArray<{ object: KubeObject; binding: Binding }>,
+  versionId: string,
+): boolean {
+  return (
+    bound.length > 0 &&
+    bound.every(({ object, binding }) => bindingDrift(object, binding, versionId) === 'current')
+  );
+}

@@ -5,14 +5,16 @@ import {
   readBinding,
   toSecretData,
 } from '../domain/binding.js';
+import { appliedEverywhere } from '../domain/drift.js';
 import { type CoalescedSecret, coalesceBySecret, type RotationHints } from '../domain/events.js';
 import { renderSecretData } from '../domain/formats.js';
 import { GIANT_SWARM_LABELS, giantSwarmServing } from '../domain/giantswarm.js';
-import { type KubeObject, LABELS, refOf } from '../domain/objects.js';
+import { ANNOTATIONS, type KubeObject, LABELS, refOf } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
 import { secretIdMatches } from '../domain/secret-id.js';
-import { describeError, InvalidCredentialFormat } from '../errors.js';
+import { describeError, InvalidCredentialFormat, InvalidInput, Refused, RelayError } from '../errors.js';
 import type { Cluster, Log, SecretSource } from '../ports.js';
+import { settleAll } from './concurrency.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
 import { correlationOf, withFields } from './telemetry.js';
 
@@ -22,6 +24,13 @@ export interface RotateDeps extends DistributeDeps {
   watchNamespaces: string[];
   /** Which sources each namespace's bindings may name (README › Threat model); absent: no scopes. */
   bindingPolicy?: BindingPolicy;
+  /**
+   * Hands regions that failed retryably to their own retried jobs (the distribution queue), with the
+   * correlation id; without it a region's failure stays its secret's, to be retried with the message.
+   */
+  handOff?: (regions: string[], correlationId: string) => Promise<void>;
+  /** Secrets of one batch converged at once. */
+  secretConcurrency?: number;
 }
 
 /** What happened to one bound Secret in the management cluster. */
@@ -33,6 +42,8 @@ export interface BindingOutcome {
   keys?: string[];
   hash?: string;
   error?: string;
+  /** For `failed`: whether another try may succeed. */
+  retryable?: boolean;
   /** Giant Swarm formats: which clusters this credential serves under the defaulting rules. */
   serves?: string;
   warning?: string;
@@ -46,15 +57,24 @@ export interface SecretOutcome {
   sourceCreatedAt?: Date;
   bindings: BindingOutcome[];
   distribution?: DistributeResult;
-  /** Set when the secret's messages must be retried (or dead-lettered). */
+  /** Set when something of this secret did not converge: retried when `retryable`, else recorded. */
   error?: string;
+  /** Whether trying this secret again can help (a transient failure) or not (bad input, refused). */
+  retryable?: boolean;
+  /** The error class of the first failure that cannot be retried (the dead-letter record's ERROR_CODE). */
+  errorCode?: string;
+  /** Every bound Secret already held the hinted or current version: no secret value was read. */
+  readSkipped?: boolean;
+  /** Regions that failed retryably and were handed to their own retried job. */
+  handedOff?: string[];
   messageIds: string[];
 }
 
 /**
- * Converges every Secret bound to a rotated secret: reads AWSCURRENT once per secret, validates it
- * against each binding's format BEFORE any write, applies changed data with server-side apply, then
- * distributes to the regions. Each secret fails or succeeds on its own.
+ * Converges every Secret bound to a rotated secret: reads AWSCURRENT once per secret (none when every
+ * binding already holds it), validates it against each binding's format BEFORE any write, applies
+ * changed data with server-side apply, then distributes to the regions. Each secret fails or succeeds
+ * on its own, and a few run at once.
  */
 export async function rotate(
   deps: RotateDeps,
@@ -62,13 +82,39 @@ export async function rotate(
   options: { dryRun?: boolean } = {},
 ): Promise<SecretOutcome[]> {
   const bound = await listBoundSecrets(deps, deps.watchNamespaces);
-  const outcomes: SecretOutcome[] = [];
-  for (const secret of coalesceBySecret(input.hints)) {
+  const secrets = coalesceBySecret(input.hints);
+  const settled = await settleAll(secrets, deps.secretConcurrency ?? SECRET_CONCURRENCY, (secret) =>
     // Every line logged for this secret, down to each region's writes, carries the triggering event's ids.
-    const log = withFields(deps.log, correlationOf(secret));
-    outcomes.push(await rotateOne({ ...deps, log }, secret, bound, options.dryRun ?? false));
-  }
-  return outcomes;
+    rotateOne(
+      { ...deps, log: withFields(deps.log, correlationOf(secret)) },
+      secret,
+      bound,
+      options.dryRun ?? false,
+    ),
+  );
+  return settled.map((result, index): SecretOutcome => {
+    if (result.status === 'fulfilled') return result.value;
+    const secret = secrets[index] as CoalescedSecret;
+    return {
+      secretId: secret.secretId,
+      bindings: [],
+      messageIds: secret.messageIds,
+      ...failure(result.reason),
+    };
+  });
+}
+
+/** Secrets of one batch converged at once: each waits only for its own reads and writes. */
+const SECRET_CONCURRENCY = 4;
+
+/** The outcome fields of an error that stopped a secret's work. */
+function failure(error: unknown): Pick<SecretOutcome, 'error' | 'retryable' | 'errorCode'> {
+  const retryable = error instanceof RelayError ? error.retryable : true;
+  return {
+    error: describeError(error),
+    retryable,
+    ...(retryable ? {} : { errorCode: error instanceof Error ? error.name : 'Error' }),
+  };
 }
 
 async function rotateOne(
@@ -78,44 +124,122 @@ async function rotateOne(
   dryRun: boolean,
 ): Promise<SecretOutcome> {
   const outcome: SecretOutcome = { secretId: secret.secretId, bindings: [], messageIds: secret.messageIds };
-  const matching = bound.filter((b) => b.binding && secretIdMatches(b.binding.source, secret.secretId));
+  const problems: Problem[] = [];
+  const matching = bound.flatMap((b) =>
+    b.binding && secretIdMatches(b.binding.source, secret.secretId)
+      ? [{ object: b.object, binding: b.binding }]
+      : [],
+  );
+  // A binding that names this secret but cannot be read (invalid annotations, refused by its scope) is
+  // this secret's non-retryable failure: a Warning Event on the Secret its owner wrote, never a silent skip.
+  for (const { object, error } of bound) {
+    if (!error || !sourceNames(object, secret.secretId)) continue;
+    const name = `${object.metadata.namespace}/${object.metadata.name}`;
+    const message = describeError(error);
+    await warn(deps, object, error instanceof Refused ? 'BindingRefused' : 'InvalidBinding', message, dryRun);
+    outcome.bindings.push({
+      secret: name,
+      format: object.metadata.annotations?.[ANNOTATIONS.format] ?? '',
+      op: 'invalid',
+      error: message,
+    });
+    problems.push({ what: name, error: message, retryable: false, code: error.name });
+  }
   if (matching.length === 0) {
-    deps.log.info('no binding for secret', { secretId: secret.secretId });
-    return outcome;
+    if (problems.length === 0) deps.log.info('no binding for secret', { secretId: secret.secretId });
+    return settle(outcome, problems);
   }
-  let current: Awaited<ReturnType<SecretSource['getCurrent']>>;
-  try {
-    current = await deps.source.getCurrent(secret.secretId);
-  } catch (error) {
-    outcome.error = describeError(error);
-    for (const { object } of matching) await warn(deps, object, 'SourceUnreadable', outcome.error, dryRun);
-    return outcome;
-  }
-  outcome.versionId = current.versionId;
-  if (current.createdDate) outcome.sourceCreatedAt = current.createdDate;
   const changes: Change[] = [];
-  for (const { object, binding } of matching) {
-    if (!binding) continue;
-    // The event's id can be ambiguous (a name that is also a partial ARN); the read ARN settles it.
-    if (!secretIdMatches(binding.source, current.arn) && binding.source !== current.name) continue;
-    const result = await applyBinding(deps, object, binding, current, dryRun);
-    outcome.bindings.push(result);
-    if (result.op === 'update' || result.op === 'noop')
-      changes.push({ kind: 'secret', namespace: binding.secret.namespace ?? '', name: binding.secret.name });
+  const change = (binding: Binding) =>
+    changes.push({ kind: 'secret', namespace: binding.secret.namespace ?? '', name: binding.secret.name });
+  try {
+    // Duplicates are cheap: a version every binding already holds needs no value read at all.
+    const hinted =
+      secret.versionIds.length > 0 && secret.versionIds.every((v) => appliedEverywhere(matching, v));
+    const current = hinted ? undefined : await deps.source.currentVersion(secret.secretId);
+    if (hinted || (current && appliedEverywhere(matching, current.versionId))) {
+      outcome.readSkipped = true;
+      outcome.versionId = current?.versionId ?? secret.versionIds.at(-1);
+      for (const { binding } of matching) change(binding);
+    } else {
+      const value = await deps.source.getCurrent(secret.secretId);
+      outcome.versionId = value.versionId;
+      if (value.createdDate) outcome.sourceCreatedAt = value.createdDate;
+      for (const { object, binding } of matching) {
+        // The event's id can be ambiguous (a name that is also a partial ARN); the read ARN settles it.
+        if (!secretIdMatches(binding.source, value.arn) && binding.source !== value.name) continue;
+        const result = await applyBinding(deps, object, binding, value, dryRun);
+        outcome.bindings.push(result);
+        if (result.op === 'update' || result.op === 'noop') change(binding);
+        else
+          problems.push({
+            what: result.secret,
+            error: result.error ?? result.op,
+            retryable: result.retryable ?? false,
+            ...(result.retryable
+              ? {}
+              : { code: result.op === 'invalid' ? 'InvalidCredentialFormat' : 'InvalidInput' }),
+          });
+      }
+    }
+  } catch (error) {
+    const { error: message, retryable, errorCode } = failure(error);
+    for (const { object } of matching) await warn(deps, object, 'SourceUnreadable', message ?? '', dryRun);
+    problems.push({
+      what: secret.secretId,
+      error: message ?? '',
+      retryable: retryable ?? true,
+      ...(errorCode ? { code: errorCode } : {}),
+    });
+    return settle(outcome, problems);
   }
-  const failed = outcome.bindings.filter((b) => b.op === 'invalid' || b.op === 'failed');
   if (changes.length > 0) {
     outcome.distribution = await distribute(deps, changes, { dryRun });
-    const regionErrors = outcome.distribution.regions
-      .filter((r) => r.error)
-      .map((r) => `${r.region}: ${r.error}`);
-    if (regionErrors.length > 0) outcome.error = `regions failed: ${regionErrors.join('; ')}`;
+    const failed = outcome.distribution.regions.filter((r) => r.error);
+    const retry = failed.filter((r) => r.retryable !== false).map((r) => r.region);
+    // One region is one unit of failure: it retries in its own job, and this secret's message is done.
+    if (retry.length > 0 && deps.handOff && !dryRun) {
+      try {
+        await deps.handOff(retry, outcome.messageIds[0] ?? secret.eventIds[0] ?? '');
+        outcome.handedOff = retry;
+      } catch (error) {
+        problems.push({ what: 'hand-off', error: describeError(error), retryable: true });
+      }
+    }
+    for (const region of failed) {
+      if (outcome.handedOff?.includes(region.region)) continue;
+      problems.push({
+        what: `region ${region.region}`,
+        error: region.error ?? '',
+        retryable: region.retryable !== false,
+        ...(region.retryable === false ? { code: 'RegionRefused' } : {}),
+      });
+    }
   }
-  if (failed.length > 0)
-    outcome.error = [outcome.error, ...failed.map((b) => `${b.secret}: ${b.error}`)]
-      .filter(Boolean)
-      .join('; ');
+  return settle(outcome, problems);
+}
+
+/** Something of one secret that did not converge; `code` names a failure that cannot be retried. */
+interface Problem {
+  what: string;
+  error: string;
+  retryable: boolean;
+  code?: string;
+}
+
+/** Folds a secret's problems into its outcome: retried if any can be, else recorded with the first code. */
+function settle(outcome: SecretOutcome, problems: Problem[]): SecretOutcome {
+  if (problems.length === 0) return outcome;
+  outcome.error = problems.map((p) => `${p.what}: ${p.error}`).join('; ');
+  outcome.retryable = problems.some((p) => p.retryable);
+  if (!outcome.retryable) outcome.errorCode = problems.find((p) => p.code)?.code ?? 'Error';
   return outcome;
+}
+
+/** Whether a bound Secret's raw source annotation names `secretId` (read even when the binding is invalid). */
+function sourceNames(object: KubeObject, secretId: string): boolean {
+  const source = object.metadata.annotations?.[ANNOTATIONS.source];
+  return typeof source === 'string' && source !== '' && secretIdMatches(source, secretId);
 }
 
 async function applyBinding(
@@ -143,7 +267,12 @@ async function applyBinding(
       `version ${current.versionId} rejected, old credentials kept: ${message}`,
       dryRun,
     );
-    return { ...base, op: error instanceof InvalidCredentialFormat ? 'invalid' : 'failed', error: message };
+    return {
+      ...base,
+      op: error instanceof InvalidCredentialFormat ? 'invalid' : 'failed',
+      error: message,
+      retryable: false,
+    };
   }
   const keys = Object.keys(data).sort();
   Object.assign(base, await giantSwarmReport(deps, object, binding));
@@ -165,7 +294,12 @@ async function applyBinding(
     return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
   } catch (error) {
     await warn(deps, object, 'ApplyFailed', describeError(error), dryRun);
-    return { ...base, op: 'failed', error: describeError(error) };
+    return {
+      ...base,
+      op: 'failed',
+      error: describeError(error),
+      retryable: error instanceof RelayError ? error.retryable : true,
+    };
   }
 }
 
@@ -195,6 +329,8 @@ async function giantSwarmReport(
 interface BoundSecret {
   object: KubeObject;
   binding?: Binding;
+  /** Why the Secret's annotations do not make a binding it may have. */
+  error?: RelayError;
 }
 
 /** Lists bound Secrets once per batch; a Secret with a broken binding is reported, not fatal. */
@@ -211,8 +347,8 @@ async function listBoundSecrets(
     try {
       return { object, binding: readBinding(object, deps.bindingPolicy) };
     } catch (error) {
-      deps.log.warn('binding ignored', { error: describeError(error) });
-      return { object };
+      const reason = error instanceof RelayError ? error : new InvalidInput(describeError(error), error);
+      return { object, error: reason };
     }
   });
 }

@@ -1,6 +1,6 @@
 import { type DistributionJob, distributionJobSchema, objectKey } from '../domain/audit.js';
-import { describeError } from '../errors.js';
-import type { MetricsSink } from '../ports.js';
+import { describeError, RelayError } from '../errors.js';
+import type { Log, MetricsSink } from '../ports.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
 import { withFields } from './telemetry.js';
 
@@ -16,6 +16,12 @@ export interface JobOutcome {
   object?: string;
   change?: string;
   error?: string;
+  /** Whether trying the job again can help; a job that cannot succeed is recorded, not retried. */
+  retryable?: boolean;
+  /** The error class of a failure that cannot be retried. */
+  code?: string;
+  /** Regions that failed and went to their own retried jobs. */
+  handedOff?: string[];
 }
 
 /** The distribute Change a job stands for; the object itself is re-read, the job is only a hint. */
@@ -41,7 +47,10 @@ export function changeOf(job: DistributionJob): Change {
  * when its body is unreadable or any region it reaches failed, so SQS retries just those messages.
  */
 export async function runJobs(
-  deps: DistributeDeps & { metrics: MetricsSink },
+  deps: DistributeDeps & {
+    metrics: MetricsSink;
+    handOff?: (regions: string[], correlationId: string) => Promise<void>;
+  },
   messages: JobMessage[],
 ): Promise<JobOutcome[]> {
   const runs = new Map<string, Promise<DistributeResult>>();
@@ -51,7 +60,12 @@ export async function runJobs(
     const job = readJob(message.body);
     if (!job) {
       deps.log.warn('unreadable distribution job', { messageId: message.messageId });
-      outcomes.push({ messageId: message.messageId, error: 'unreadable job' });
+      outcomes.push({
+        messageId: message.messageId,
+        error: 'unreadable job',
+        retryable: false,
+        code: 'InvalidInput',
+      });
       continue;
     }
     const change = changeOf(job);
@@ -70,16 +84,51 @@ export async function runJobs(
     const outcome: JobOutcome = { messageId: message.messageId, object: objectKey(job), change: change.kind };
     try {
       const result = await run;
-      const failed = result.regions.filter((region) => region.error);
-      if (failed.length > 0) outcome.error = failed.map((r) => `${r.region}: ${r.error}`).join('; ');
+      await settleRegions(deps, job, result, outcome);
+      // A Credential the job could not serve is that Credential's (its Warning Event says why): said here too.
+      if (result.problems.length > 0)
+        deps.log.warn('distribution job: Credentials not served', {
+          object: outcome.object,
+          problems: result.problems,
+        });
     } catch (error) {
       outcome.error = describeError(error);
+      outcome.retryable = error instanceof RelayError ? error.retryable : true;
+      if (!outcome.retryable) outcome.code = error instanceof Error ? error.name : 'Error';
     }
     if (outcome.error) deps.metrics.count('JobsFailed', 1);
     deps.log[outcome.error ? 'error' : 'info']('distribution job done', { ...outcome, verb: job.verb });
     outcomes.push(outcome);
   }
   return outcomes;
+}
+
+/**
+ * One region is one unit of failure. A job for one region fails with it (and is retried); any other job
+ * hands the regions that failed retryably to their own region jobs and is done. A region that cannot be
+ * converged by retrying (forbidden, refused) fails the job without retry, to be recorded.
+ */
+async function settleRegions(
+  deps: { log: Log; handOff?: (regions: string[], correlationId: string) => Promise<void> },
+  job: DistributionJob,
+  result: DistributeResult,
+  outcome: JobOutcome,
+): Promise<void> {
+  const failed = result.regions.filter((region) => region.error);
+  const retry = failed.filter((r) => r.retryable !== false).map((r) => r.region);
+  if (retry.length > 0 && job.kind !== 'Region' && deps.handOff) {
+    try {
+      await deps.handOff(retry, job.auditID);
+      outcome.handedOff = retry;
+    } catch (error) {
+      deps.log.warn('hand-off failed', { error: describeError(error) });
+    }
+  }
+  const left = failed.filter((r) => !outcome.handedOff?.includes(r.region));
+  if (left.length === 0) return;
+  outcome.error = left.map((r) => `${r.region}: ${r.error}`).join('; ');
+  outcome.retryable = left.some((r) => r.retryable !== false);
+  if (!outcome.retryable) outcome.code = 'RegionRefused';
 }
 
 /** Writes a distribute run made (or, in a dry run, would make). */
