@@ -126,6 +126,8 @@ export class Monitoring extends Construct {
             ['AuditEventsReceived', 'AuditEventsKept', 'AuditEventsDropped'].map((m) => relayMetrics(m)),
           ),
           graph('Rotation failures', [relayMetrics('RotationFailed')]),
+          // Each is also a record on its dead-letter queue, whose alarm fires.
+          graph('Recorded, not retried, by reason', [relayMetrics('NonRetryable', 'Sum', ['Reason'])]),
         ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
       ],

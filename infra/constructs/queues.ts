@@ -1,12 +1,17 @@
 /**
- * The work queues: SQS FIFO with its own FIFO dead-letter queue, SQS-managed encryption and TLS only.
+ * The work queues, each with its own dead-letter queue of the same type, SQS-managed encryption and TLS
+ * only: the rotation queue is standard (every message is a level-triggered hint, so order does not
+ * matter and no message waits behind another), the distribution queue FIFO with one group per object or
+ * region.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** Properties of a FifoWorkQueue. */
-export interface FifoWorkQueueProps {
+/** Properties of a WorkQueue. */
+export interface WorkQueueProps {
+  /** FIFO (message groups, deduplication) or standard. */
+  fifo: boolean;
   /** At least six times the consumer's timeout, as Lambda advises, so retries of throttled batches fit. */
   visibilityTimeout: Duration;
   /** Receives before a message moves to the dead-letter queue. */
@@ -15,25 +20,24 @@ export interface FifoWorkQueueProps {
   highThroughput?: boolean;
 }
 
-/** A FIFO work queue and its FIFO dead-letter queue. */
-export class FifoWorkQueue extends Construct {
+/** A work queue and its dead-letter queue. */
+export class WorkQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
 
-  constructor(scope: Construct, id: string, props: FifoWorkQueueProps) {
+  constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
+    const fifo = props.fifo ? { fifo: true, contentBasedDeduplication: true } : {};
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      fifo: true,
-      contentBasedDeduplication: true,
+      ...fifo,
       // The longest SQS keeps anything: the on-call has two weeks to replay a dead letter.
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
-      fifo: true,
-      // EventBridge and the webhook may deliver the same envelope twice; SQS drops the copy for 5 min.
-      contentBasedDeduplication: true,
+      // FIFO: the webhook may deliver the same envelope twice; SQS drops the copy for 5 min.
+      ...fifo,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: Duration.days(4),
       encryption: sqs.QueueEncryption.SQS_MANAGED,

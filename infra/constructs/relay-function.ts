@@ -215,6 +215,22 @@ export class RelayFunction extends Construct {
     return this;
   }
 
+  /**
+   * Consumes a work queue (partial batch failures; WORK_QUEUE_URL for the function's own backoff, which
+   * the consume grant's ChangeMessageVisibility allows) and records what cannot be retried on its
+   * dead-letter queue (DEAD_LETTER_QUEUE_URL, send only).
+   */
+  bindWorkQueue(
+    work: { queue: sqs.IQueue; deadLetterQueue: sqs.IQueue },
+    options: QueueConsumerOptions,
+  ): this {
+    this.setEnvironment('WORK_QUEUE_URL', work.queue.queueUrl);
+    return this.bindQueueConsume(work.queue, options).bindQueueSend(
+      'DEAD_LETTER_QUEUE_URL',
+      work.deadLetterQueue,
+    );
+  }
+
   /** Consumes the queue as an event source that reports partial batch failures. */
   bindQueueConsume(queue: sqs.IQueue, options: QueueConsumerOptions): this {
     this.function.addEventSource(

@@ -9,13 +9,6 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { partitionOf, type RelayConfig } from '../config.js';
 
-/**
- * EventBridge cannot derive an SQS FIFO MessageGroupId from the event (the target takes a fixed string),
- * so every rule uses this one group: rotations are applied one batch at a time, in arrival order, and
- * two events for the same secret are never processed concurrently (no stale write after a newer one).
- */
-export const ROTATION_MESSAGE_GROUP = 'secretsmanager';
-
 /** CloudTrail API calls that change a secret's value or staging labels. */
 export const CLOUDTRAIL_API_EVENTS = [
   'PutSecretValue',
@@ -125,8 +118,8 @@ export class SecretEvents extends Construct {
     });
     // Keep the envelope whole (no input transformer): the function parses the documented event shape.
     rule.addTarget(
+      // A standard queue: no message group, so no secret's events wait behind another's.
       new targets.SqsQueue(props.queue, {
-        messageGroupId: ROTATION_MESSAGE_GROUP,
         deadLetterQueue: props.deadLetterQueue,
         retryAttempts: 185,
         maxEventAge: Duration.hours(24),

@@ -13,7 +13,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { allWatchNamespaces, type RelayConfig, watchedSecretResources } from '../config.js';
 import { Monitoring } from '../constructs/monitoring.js';
-import { FifoWorkQueue, targetDeadLetterQueue } from '../constructs/queues.js';
+import { targetDeadLetterQueue, WorkQueue } from '../constructs/queues.js';
 import { importNetwork, RelayFunction, TIMEOUTS } from '../constructs/relay-function.js';
 import { acknowledgeTargetDeadLetterQueue, SecretEvents } from '../constructs/secret-events.js';
 
@@ -56,8 +56,8 @@ const MAX_RECEIVE_COUNT = 5;
 export class IdentityRelayStack extends Stack {
   readonly functions: Partial<Record<FunctionName, RelayFunction>> = {};
   readonly queues: {
-    rotation: FifoWorkQueue;
-    distribution: FifoWorkQueue;
+    rotation: WorkQueue;
+    distribution: WorkQueue;
     eventsDeadLetters: sqs.Queue;
     auditQuarantine: sqs.Queue;
   };
@@ -66,11 +66,13 @@ export class IdentityRelayStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    const rotation = new FifoWorkQueue(this, 'RotationQueue', {
+    const rotation = new WorkQueue(this, 'RotationQueue', {
+      fifo: false,
       visibilityTimeout: Duration.seconds(TIMEOUTS.rotation.toSeconds() * 6),
       maxReceiveCount: MAX_RECEIVE_COUNT,
     });
-    const distribution = new FifoWorkQueue(this, 'DistributionQueue', {
+    const distribution = new WorkQueue(this, 'DistributionQueue', {
+      fifo: true,
       visibilityTimeout: Duration.seconds(TIMEOUTS.distribution.toSeconds() * 6),
       maxReceiveCount: MAX_RECEIVE_COUNT,
       highThroughput: true,
@@ -142,10 +144,12 @@ export class IdentityRelayStack extends Stack {
 
     const rotationFn = make('rotation', 'applies rotated secrets to the clusters', TIMEOUTS.rotation);
     if (rotationFn) {
-      // One message group (see ROTATION_MESSAGE_GROUP): batches of 10 let the function coalesce duplicates.
+      // A standard queue: batches of 10 let the function coalesce duplicates, five run at once, and a
+      // failing secret retries alone; regions that fail go to their own jobs on the distribution queue.
       clusterAccess(rotationFn)
         .bindWatchedSecrets(secretResources, kmsKeyArns)
-        .bindQueueConsume(rotation.queue, { batchSize: 10 });
+        .bindWorkQueue(rotation, { batchSize: 10, maxConcurrency: 5 })
+        .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue);
     }
 
     const webhookFn = make('auditWebhook', 'kube-apiserver audit webhook', TIMEOUTS.auditWebhook);
@@ -172,10 +176,9 @@ export class IdentityRelayStack extends Stack {
     );
     if (distributionFn) {
       // It copies Kubernetes objects only: no read of the watched secrets.
-      clusterAccess(distributionFn).bindQueueConsume(distribution.queue, {
-        batchSize: 10,
-        maxConcurrency: 5,
-      });
+      clusterAccess(distributionFn)
+        .bindWorkQueue(distribution, { batchSize: 10, maxConcurrency: 5 })
+        .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue);
     }
 
     const sweepFn = make('sweep', 'scheduled drift sweep', TIMEOUTS.sweep);
