@@ -67,7 +67,7 @@ describe.each([
 });
 
 describe('management RBAC', () => {
-  it('only reads the k0rdent and identity objects and only records Events cluster-wide', () => {
+  it('only reads the k0rdent and identity objects (and Namespace labels) and only records Events cluster-wide', () => {
     expect(rulesOf(management, 'ClusterRole')).toEqual([
       {
         apiGroups: ['k0rdent.mirantis.com'],
@@ -78,6 +78,7 @@ describe('management RBAC', () => {
         apiGroups: ['infrastructure.cluster.x-k8s.io'],
         verbs: ['get', 'list', 'watch'],
       }),
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list'] },
       { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
   });
