@@ -294,7 +294,8 @@ async function itemsOf(credential: CredentialInfo, reader: Reader): Promise<Clos
       await visit(reference.ref, depth + 1, reference.namespaceFieldPath ? credential.namespace : undefined);
     }
   };
-  await visit(source.ref, 0);
+  // A namespaced identity's copy goes into the Credential's namespace, wherever it was read (as kcm does).
+  await visit(source.ref, 0, source.ref.namespace ? credential.namespace : undefined);
   return items;
 }
 

@@ -76,7 +76,7 @@ async function awsIdentity(region: string, secretKey: string) {
       apiVersion: `${CAPI}/v1beta2`,
       kind: 'AWSClusterStaticIdentity',
       metadata: { name },
-      spec: { secretRef: name },
+      spec: { secretRef: name, allowedNamespaces: { list: [team] } },
     },
   ]);
   const cred = credential(team, 'aws', region, {
