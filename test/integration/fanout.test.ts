@@ -163,7 +163,11 @@ describe('regional fan-out', () => {
         apiVersion: `${CAPI}/v1beta2`,
         kind: 'VSphereClusterIdentity',
         metadata: { name },
-        spec: { secretName: name, allowedNamespaces: { list: [team] } },
+        // CAPV admits namespaces by label selector only (read from the Namespace's labels).
+        spec: {
+          secretName: name,
+          allowedNamespaces: { selector: { matchLabels: { 'kubernetes.io/metadata.name': team } } },
+        },
       },
       credential(team, 'vsphere', regionA, {
         apiVersion: `${CAPI}/v1beta2`,
