@@ -24,6 +24,7 @@ export default defineConfig({
             'test/e2e/**/*.test.ts',
             'test/faults/**/*.test.ts',
             'test/cli/**/*.test.ts',
+            'test/security/**/*.test.ts',
           ],
           globalSetup: ['test/testbed/global-setup.ts'],
           setupFiles: ['test/helpers/cleanup-setup.ts'],
