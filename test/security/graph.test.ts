@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { credentialLabelKey } from '../../lib/domain/regional.js';
 import { distribute } from '../../lib/use-cases/distribute.js';
+import { cli, printed } from '../cli/run-cli.js';
 import { leakedSecrets, rememberSecret } from '../helpers/capture.js';
 import {
   applyAll,
@@ -239,6 +240,20 @@ describe('hostile tenant: the graph', () => {
     expect(await copiesFor(teamB, 'admitted')).toEqual(
       expect.arrayContaining([`${SYSTEM_NAMESPACE}/${awsD}`, awsD]),
     );
+  });
+
+  it('shows a refused Credential in `identity-relay status` with its reason and the fix, exit 1', async () => {
+    // Act
+    const run = await cli(['status', '--credential', `${teamB}/steal-kubeconfig`]);
+
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`ERROR  ${teamB}/steal-kubeconfig → region ${region}`);
+    expect(run.stdout).toMatch(
+      /CredentialRefused: Refused: AzureClusterIdentity .+ references Secret kcm-system\//,
+    );
+    expect(run.stdout).toContain('hint: a tenant Credential may use objects of its own namespace only');
+    expect(leakedSecrets(printed)).toEqual([]);
   });
 
   it('removes the copies of a Credential the platform stops admitting', async () => {
