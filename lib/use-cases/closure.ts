@@ -19,6 +19,7 @@ export function unitError(error: unknown): RelayError {
   return error instanceof RelayError ? error : new RelayError(describeError(error), { retryable: false });
 }
 
+/** What the closure walk reads through, built once per run by `loadGraph`. */
 export interface Reader {
   entries: IdentityEntry[];
   systemNamespace: string;
