@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { credentialLabelKey } from '../../lib/domain/regional.js';
@@ -16,12 +17,13 @@ import {
   SYSTEM_NAMESPACE,
   testRuntime,
 } from '../helpers/k0rdent.js';
-import { kubeClients, uniqueName } from '../helpers/testbed-clients.js';
+import { kubeClients, kubeConfigFor, uniqueName } from '../helpers/testbed-clients.js';
 
 // A hostile tenant of a multi-team installation writes Credentials and identities in its own namespace
 // to get identity-relay (which can read every identity and Secret it serves) to copy another team's or
-// the platform's secrets into a namespace it can read. identity-relay runs here under its shipped RBAC,
-// with read rights on both teams' Secrets, so each refusal is the graph rules', not a missing grant.
+// the platform's secrets into a namespace it can read. The tenant writes its objects as a user with
+// rights in its own namespace only. identity-relay runs under its shipped RBAC, with read rights on both
+// teams' Secrets, so each refusal is the graph rules', not a missing grant.
 
 const { deps, log, metrics } = testRuntime();
 const CAPI = 'infrastructure.cluster.x-k8s.io';
@@ -52,6 +54,21 @@ const awsStatic = (name: string, allowedNamespaces?: object): KubeObject => ({
   metadata: { name },
   spec: { secretRef: name, ...(allowedNamespaces ? { allowedNamespaces } : {}) },
 });
+
+const TENANT = uniqueName('tenant-b');
+
+/** The management cluster as team-b's tenant (the admin impersonating a user with namespace rights only). */
+function tenantApi(): KubernetesObjectApi {
+  const admin = kubeConfigFor('mgmt');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: admin.clusters,
+    users: admin.users.map((user) => ({ ...user, impersonateUser: TENANT })),
+    contexts: admin.contexts,
+    currentContext: admin.currentContext,
+  });
+  return KubernetesObjectApi.makeApiClient(kc);
+}
 
 /** Warning Events on a Credential: reason and message. */
 async function warnings(
@@ -156,7 +173,30 @@ describe('hostile tenant: the graph', () => {
       awsStatic(awsC, { list: [teamA] }),
       awsStatic(awsC2),
       awsStatic(awsD, { selector: { matchLabels: { 'kubernetes.io/metadata.name': teamB } } }),
-      // team-b: the attacks, and one Credential the platform admits (the allowedNamespaces shape).
+      // team-b's tenant: rights on Secrets, Credentials and Azure identities of its own namespace only.
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: { name: 'tenant', namespace: teamB },
+        rules: [
+          {
+            apiGroups: ['', 'k0rdent.mirantis.com', CAPI],
+            resources: ['secrets', 'credentials', 'azureclusteridentities'],
+            verbs: ['get', 'list', 'create', 'patch', 'update', 'delete'],
+          },
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'tenant', namespace: teamB },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tenant' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: TENANT }],
+      },
+    ]);
+    // team-b: the attacks, written by the tenant itself, and one Credential the platform admits.
+    const tenant = tenantApi();
+    const attackObjects = [
       credential(teamB, 'steal-a', region, {
         apiVersion: AZURE,
         kind: 'AzureClusterIdentity',
@@ -187,11 +227,34 @@ describe('hostile tenant: the graph', () => {
         kind: 'AWSClusterStaticIdentity',
         name: awsD,
       }),
-    ]);
+    ];
+    for (const object of attackObjects)
+      await tenant.patch(object, undefined, undefined, 'tenant', true, PatchStrategy.ServerSideApply);
     result = await distribute({ ...deps, metrics }, [{ kind: 'region', name: region }]);
   });
 
   afterAll(deleteCreatedRegions);
+
+  it("the tenant cannot read what it attacks: team-a's Secret, the system namespace's", async () => {
+    // Act
+    const reads = await Promise.all(
+      [
+        { namespace: teamA, name: 'azure-a' },
+        { namespace: SYSTEM_NAMESPACE, name: kubeconfigSecret },
+        { namespace: SYSTEM_NAMESPACE, name: awsC },
+      ].map(({ namespace, name }) =>
+        tenantApi()
+          .read({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } })
+          .then(
+            () => 'read',
+            (error: { code?: number }) => error.code,
+          ),
+      ),
+    );
+
+    // Assess
+    expect(reads).toEqual([403, 403, 403]);
+  });
 
   it.each(attacks)(
     'refuses $what: a Refused problem, a Warning Event, nothing copied',
