@@ -12,7 +12,7 @@ const MAX_MESSAGE = 1000;
  * failed. A region with nothing to write records nothing (a sweep must not flood Events). A Credential
  * of a converged region that gets nothing (refused by the graph rules, or its objects unreadable) gets a
  * Warning `CredentialRefused` or `IdentityUnavailable` with the reason and the fix, and counts in the
- * `CredentialProblems` metric, each time its region is converged. Best effort: an Event that cannot be
+ * `CredentialProblems` metric, each time it is passed in for a converged region. Best effort: an Event that cannot be
  * recorded is logged, never fails the distribution.
  */
 export async function recordCredentialEvents(

@@ -102,7 +102,9 @@ export async function distribute(
     deps.log.warn('region failed', { region, error: describeError(settled.reason) });
     return { region, actions: [], error: describeError(settled.reason), retryable };
   });
-  if (!options.dryRun) await recordCredentialEvents(deps, graph.closures, regions);
+  // Events go to the Credentials this run was about: after a Secret change, only those using it (a
+  // rotation must not repeat every other Credential's Warning); otherwise all of the converged regions.
+  if (!options.dryRun) await recordCredentialEvents(deps, cleanUp ? inTargets : focus, regions);
   const problems = graph.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );
