@@ -21,7 +21,10 @@ export function createHandler(runtime: Runtime) {
     // Regions stop starting writes shortly before the function's deadline (see DistributeDeps).
     const remainingMs = () => context.getRemainingTimeInMillis();
     const callsBefore = runtime.sourceCalls?.() ?? 0;
-    const outcomes = await rotate({ ...(await runtime.deps()), remainingMs }, hints);
+    const outcomes = await rotate(
+      { ...(await runtime.deps()), remainingMs, metrics: runtime.metrics },
+      hints,
+    );
     reportRotation(runtime, hints, outcomes, new Date());
     if (runtime.sourceCalls)
       runtime.metrics.count('SecretsManagerCalls', runtime.sourceCalls() - callsBefore);

@@ -7,14 +7,27 @@ import {
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { FIELD_MANAGER, type KubeObject, type ObjectRef } from '../domain/objects.js';
-import { ClusterUnreachable, Forbidden, InvalidInput, RelayError, TransientFailure } from '../errors.js';
+import {
+  ClusterUnreachable,
+  Forbidden,
+  InvalidInput,
+  NotServed,
+  RelayError,
+  TransientFailure,
+} from '../errors.js';
 import type { Cluster, ClusterConnector, ClusterEvent } from '../ports.js';
 import { type AccessOptions, parseKubeconfig, refreshingCluster } from './kubeconfig.js';
 
 /** KubernetesObjectApi with its discovery lookup opened up, to tell namespaced kinds from cluster-scoped. */
 class ObjectApi extends KubernetesObjectApi {
+  /** The kind's scope; undefined when the cluster does not serve it (an unknown group/version answers 404). */
   async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
-    return (await this.resource(apiVersion, kind))?.namespaced;
+    try {
+      return (await this.resource(apiVersion, kind))?.namespaced;
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
   }
 }
 
@@ -55,9 +68,18 @@ export function kubernetesCluster(
     }
   };
 
+  // Asked before a get or list: an unserved kind is NotServed, never "not found" or "unreachable".
+  // Discovery answers are cached by the client, so a served kind costs no extra request.
+  const scopeOf = async (apiVersion: string, kind: string): Promise<boolean> => {
+    const namespaced = await call(`discover ${kind}`, () => objects.namespaced(apiVersion, kind));
+    if (namespaced === undefined) throw new NotServed(name, apiVersion, kind);
+    return namespaced;
+  };
+
   return {
     name,
     async get(ref) {
+      await scopeOf(ref.apiVersion, ref.kind);
       return call(`get ${describe(ref)}`, () =>
         objects
           .read<KubeObject>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: header(ref) })
@@ -68,22 +90,30 @@ export function kubernetesCluster(
       );
     },
     async list(apiVersion, kind, options = {}) {
+      await scopeOf(apiVersion, kind);
       const items: KubeObject[] = [];
       let continueToken: string | undefined;
       do {
         const page = await call(`list ${kind}`, () =>
-          objects.list<KubeObject>(
-            apiVersion,
-            kind,
-            options.namespace,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            options.labelSelector,
-            PAGE,
-            continueToken,
-          ),
+          objects
+            .list<KubeObject>(
+              apiVersion,
+              kind,
+              options.namespace,
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              options.labelSelector,
+              PAGE,
+              continueToken,
+            )
+            .catch((error: unknown) => {
+              // The kind vanished between discovery and the list (its CRD was just removed).
+              if (error instanceof ApiException && error.code === 404)
+                throw new NotServed(name, apiVersion, kind);
+              throw error;
+            }),
         );
         // List items omit apiVersion and kind; put them back so items are whole objects.
         for (const item of page.items) items.push({ ...item, apiVersion, kind });
@@ -131,10 +161,7 @@ export function kubernetesCluster(
       );
     },
     async isNamespaced(apiVersion, kind) {
-      const namespaced = await call(`discover ${kind}`, () => objects.namespaced(apiVersion, kind));
-      if (namespaced === undefined)
-        throw new InvalidInput(`cluster ${name} does not serve ${apiVersion} ${kind}`);
-      return namespaced;
+      return scopeOf(apiVersion, kind);
     },
     async recordEvent(regarding, event: ClusterEvent) {
       const namespace = regarding.metadata.namespace ?? 'default';

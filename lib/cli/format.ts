@@ -20,6 +20,12 @@ const HINTS: Record<string, string> = {
   InvalidInput: 'check the named object or argument (`identity-relay --help`)',
   Refused:
     'identity-relay will not do this (README › Threat model): fix the binding or Region kubeconfig, or BINDING_SCOPES / CLUSTER_HOSTS',
+  CredentialRefused:
+    'a tenant Credential may use objects of its own namespace only, or a system-namespace or cluster-scoped identity whose spec.allowedNamespaces admits its namespace (README › Threat model: the graph); fix the Credential or the identity, then run `identity-relay resync --credential NS/NAME`',
+  IdentityUnavailable:
+    'the object named above is not served, not listed by any ProviderInterface, missing or forbidden: fix the Credential spec.identityRef (or install the CRD, create the object, grant the read), then run `identity-relay resync --credential NS/NAME`',
+  NotServed:
+    'install the CRD of that kind in the cluster, or correct the apiVersion/kind that names it (a Credential spec.identityRef or a ProviderInterface)',
   UsageError: 'see `identity-relay --help`',
   CredentialsProviderError:
     'set AWS credentials (AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)',

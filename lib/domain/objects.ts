@@ -1,3 +1,5 @@
+import { InvalidInput } from '../errors.js';
+
 /** The slice of a Kubernetes object identity-relay reads and writes. */
 export interface KubeObject {
   apiVersion: string;
@@ -42,11 +44,18 @@ export function apiVersionOf(group: string | undefined, version: string): string
   return group ? `${group}/${version}` : version;
 }
 
-/** Reads a dotted field path (`spec.secretRef`, `.spec.clientSecret.name`) of an object. */
+/**
+ * Segments a field path may never name: a ProviderInterface is written by users, and these would
+ * reach (and let `setPath` pollute) the prototypes of every object in the process.
+ */
+const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Reads a dotted field path (`spec.secretRef`, `.spec.clientSecret.name`) of an object; own fields only. */
 export function getPath(object: unknown, path: string): unknown {
   let current: unknown = object;
   for (const part of splitPath(path)) {
     if (current === null || typeof current !== 'object') return undefined;
+    if (FORBIDDEN_SEGMENTS.has(part) || !Object.hasOwn(current, part)) return undefined;
     current = (current as Record<string, unknown>)[part];
   }
   return current;
@@ -55,13 +64,16 @@ export function getPath(object: unknown, path: string): unknown {
 /** Returns a copy of `object` with the dotted field path set to `value`, creating parents as needed. */
 export function setPath<T>(object: T, path: string, value: unknown): T {
   const parts = splitPath(path);
+  const forbidden = parts.find((part) => FORBIDDEN_SEGMENTS.has(part));
+  if (forbidden !== undefined)
+    throw new InvalidInput(`field path "${path.slice(0, 100)}" names "${forbidden}", which is never written`);
   const copy = structuredClone(object) as Record<string, unknown>;
   let current = copy;
   for (const [index, part] of parts.entries()) {
     if (index === parts.length - 1) {
       current[part] = value;
     } else {
-      const next = current[part];
+      const next = Object.hasOwn(current, part) ? current[part] : undefined;
       current[part] = next !== null && typeof next === 'object' ? next : {};
       current = current[part] as Record<string, unknown>;
     }

@@ -1,6 +1,6 @@
 import type { KubeObject } from '../domain/objects.js';
 import { describeError } from '../errors.js';
-import type { Cluster, ClusterEvent, Log } from '../ports.js';
+import type { Cluster, ClusterEvent, Log, MetricsSink } from '../ports.js';
 import type { RegionResult } from './distribute.js';
 import type { CredentialClosure } from './graph.js';
 
@@ -9,15 +9,31 @@ const MAX_MESSAGE = 1000;
 /**
  * Records `kubectl describe credential` Events for a distribution: Normal `CredentialDistributed` on each
  * Credential of a region where copies were written, Warning `DistributionFailed` where its region
- * failed. A region with nothing to write records nothing (a sweep must not flood Events). Best effort:
- * an Event that cannot be recorded is logged, never fails the distribution.
+ * failed. A region with nothing to write records nothing (a sweep must not flood Events). A Credential
+ * of a converged region that gets nothing (refused by the graph rules, or its objects unreadable) gets a
+ * Warning `CredentialRefused` or `IdentityUnavailable` with the reason and the fix, and counts in the
+ * `CredentialProblems` metric, each time it is passed in for a converged region. Best effort: an Event that cannot be
+ * recorded is logged, never fails the distribution.
  */
 export async function recordCredentialEvents(
-  deps: { mgmt: Cluster; log: Log },
+  deps: { mgmt: Cluster; log: Log; metrics?: MetricsSink },
   closures: CredentialClosure[],
   regions: RegionResult[],
 ): Promise<void> {
   const records: Array<Promise<void>> = [];
+  const converged = new Set(regions.map((r) => r.region));
+  for (const closure of closures) {
+    if (closure.problems.length === 0 || !converged.has(closure.credential.region ?? '')) continue;
+    const reason = problemReason(closure);
+    deps.metrics?.count('CredentialProblems', 1, { Reason: reason });
+    deps.log.warn('credential not served', {
+      credential: `${closure.credential.namespace}/${closure.credential.name}`,
+      reason,
+      problems: closure.problems,
+    });
+    const message = `nothing copied to region ${closure.credential.region}: ${closure.problems.join('; ')}`;
+    records.push(record(deps, closure.credential, { type: 'Warning', reason, message: clip(message) }));
+  }
   for (const region of regions) {
     const written = region.actions.filter((a) => a.op !== 'noop' && a.op !== 'skip-unmanaged');
     const event: ClusterEvent | undefined = region.error
@@ -30,11 +46,20 @@ export async function recordCredentialEvents(
           }
         : undefined;
     if (!event) continue;
-    if (event.message.length > MAX_MESSAGE) event.message = `${event.message.slice(0, MAX_MESSAGE)}…`;
-    for (const { credential } of closures.filter((c) => c.credential.region === region.region))
-      records.push(record(deps, credential, event));
+    event.message = clip(event.message);
+    const served = closures.filter((c) => c.credential.region === region.region && c.problems.length === 0);
+    for (const { credential } of served) records.push(record(deps, credential, event));
   }
   await Promise.all(records);
+}
+
+/** The Event reason (and metric dimension) of a Credential that gets nothing. */
+export function problemReason(closure: CredentialClosure): 'CredentialRefused' | 'IdentityUnavailable' {
+  return closure.refused ? 'CredentialRefused' : 'IdentityUnavailable';
+}
+
+function clip(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message;
 }
 
 async function record(

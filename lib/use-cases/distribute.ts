@@ -9,7 +9,7 @@ import {
   type RegionAction,
 } from '../domain/regional.js';
 import { describeError, Forbidden, RelayError, TransientFailure } from '../errors.js';
-import type { Cluster, ClusterConnector, Log } from '../ports.js';
+import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
 import { settleAll } from './concurrency.js';
 import { recordCredentialEvents } from './credential-events.js';
 import { type ClosureItem, type CredentialClosure, type Graph, loadGraph, loadSecrets } from './graph.js';
@@ -36,6 +36,8 @@ export interface DistributeDeps {
    * referenced-first, rather than being frozen mid-plan; its error is retryable, so the message is retried.
    */
   remainingMs?: () => number;
+  /** Where the caller has one: counts `CredentialProblems` (Credentials refused or unreadable). */
+  metrics?: MetricsSink;
 }
 
 /** Time kept back at the end of an invocation to finish a write in flight and report the batch. */
@@ -60,7 +62,7 @@ export interface PlannedAction {
 
 export interface DistributeResult {
   regions: RegionResult[];
-  /** Credentials whose identity could not be read, with the reason. */
+  /** Credentials that get nothing (refused by the graph rules, or unreadable), with the reason. */
   problems: string[];
 }
 
@@ -100,7 +102,9 @@ export async function distribute(
     deps.log.warn('region failed', { region, error: describeError(settled.reason) });
     return { region, actions: [], error: describeError(settled.reason), retryable };
   });
-  if (!options.dryRun) await recordCredentialEvents(deps, graph.closures, regions);
+  // Events go to the Credentials this run was about: after a Secret change, only those using it (a
+  // rotation must not repeat every other Credential's Warning); otherwise all of the converged regions.
+  if (!options.dryRun) await recordCredentialEvents(deps, cleanUp ? inTargets : focus, regions);
   const problems = graph.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );

@@ -5,12 +5,12 @@ import {
   type RegionInfo,
   readCredential,
   readRegion,
-  referencesOf,
 } from '../domain/graph.js';
 import { apiVersionOf, type KubeObject, type ObjectRef, refKey, refOf } from '../domain/objects.js';
 import { credentialLabelKey } from '../domain/regional.js';
 import { describeError, RelayError } from '../errors.js';
 import type { Cluster } from '../ports.js';
+import { closureOf, unitError } from './closure.js';
 
 /** One object a Credential needs in its region, with how its copy differs from the original. */
 export interface ClosureItem {
@@ -22,7 +22,7 @@ export interface ClosureItem {
   loaded: boolean;
   /** Distance from the identity the Credential names. */
   depth: number;
-  /** The copy goes into the Credential's namespace (a reference with a namespace path). */
+  /** The copy goes into the Credential's namespace (a namespaced identity, or a reference with a namespace path). */
   namespace?: string;
   /** Fields of this object's copy to rewrite to the Credential's namespace. */
   rewrites: string[];
@@ -32,8 +32,13 @@ export interface ClosureItem {
 export interface CredentialClosure {
   credential: CredentialInfo;
   items: ClosureItem[];
-  /** Why some of it could not be read (missing identity or referenced object). */
+  /**
+   * Why nothing is copied for it, one line each, named for what it is (`Refused: …`, `NotServed: …`,
+   * `NotFound: …`, `NotListed: …`, `Forbidden: …`); empty for a healthy Credential.
+   */
   problems: string[];
+  /** Refused by the graph rules (lib/domain/graph-rules.ts), rather than unreadable. */
+  refused: boolean;
 }
 
 /** The management cluster's k0rdent graph, read once per run. */
@@ -58,7 +63,7 @@ export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise
     const region = readRegion(object, systemNamespace);
     if (region) regions.set(region.name, region);
   }
-  const isNamespaced = await resolveScopes(mgmt, entries);
+  const scopes = await resolveScopes(mgmt, entries);
   // Identities come from one list per kind, not one get per Credential.
   const listed = await listIdentities(mgmt, entries);
   const stubs = new WeakSet<KubeObject>();
@@ -72,13 +77,30 @@ export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise
     return index ? index.get(refKey(ref)) : mgmt.get(ref);
   };
 
+  let namespaces: Promise<Map<string, Record<string, string>>> | undefined;
+  const namespaceLabels = async (name: string) => {
+    namespaces ??= mgmt
+      .list('v1', 'Namespace')
+      .then((list) => new Map(list.map((ns) => [ns.metadata.name, ns.metadata.labels ?? {}])));
+    return (await namespaces).get(name);
+  };
+
   const all = credentialObjects.map(readCredential).filter((c): c is CredentialInfo => c !== undefined);
-  const credentialLabels = new Set(all.map((c) => credentialLabelKey(c.namespace, c.name)));
   const credentials = all.filter((c) => c.region !== undefined);
   const closures = await Promise.all(
     credentials.map((credential) =>
-      closureOf(credential, { entries, systemNamespace, isNamespaced, read, stubs }),
+      closureOf(credential, { entries, systemNamespace, scopes, read, stubs, namespaceLabels }),
     ),
+  );
+  // A refused Credential counts as gone: copies it got before (under older, looser rules) are released
+  // and deleted. One whose objects are only unreadable keeps its copies until they can be read again.
+  const refused = new Set(
+    closures
+      .filter((c) => c.refused)
+      .map((c) => credentialLabelKey(c.credential.namespace, c.credential.name)),
+  );
+  const credentialLabels = new Set(
+    all.map((c) => credentialLabelKey(c.namespace, c.name)).filter((label) => !refused.has(label)),
   );
   return { entries, regions, closures, credentialLabels };
 }
@@ -143,22 +165,25 @@ export async function loadSecrets(mgmt: Cluster, closures: CredentialClosure[]):
               item.loaded = true;
             } else
               closure.problems.push(
-                `Secret ${ref.namespace}/${ref.name} not found in the management cluster`,
+                `NotFound: Secret ${ref.namespace}/${ref.name} not found in the management cluster`,
               );
           } catch (error) {
-            if (error instanceof RelayError && error.retryable) throw error;
-            closure.problems.push(describeError(error));
+            closure.problems.push(describeError(unitError(error)));
           }
         }),
     ),
   );
 }
 
-/** Asks the cluster once for the scope of every kind the ProviderInterfaces name. */
+/**
+ * Asks the cluster once for the scope of every kind the ProviderInterfaces name. A kind it does not
+ * serve (or will not describe) is remembered with its error, to become the problem of the Credentials
+ * that need it; a transient failure stops the run.
+ */
 async function resolveScopes(
   mgmt: Cluster,
   entries: IdentityEntry[],
-): Promise<(apiVersion: string, kind: string) => boolean> {
+): Promise<Map<string, boolean | RelayError>> {
   const kinds = new Map<string, { apiVersion: string; kind: string }>();
   for (const entry of entries) {
     for (const gvk of [entry, ...entry.references]) {
@@ -166,62 +191,15 @@ async function resolveScopes(
       kinds.set(`${apiVersion}/${gvk.kind}`, { apiVersion, kind: gvk.kind });
     }
   }
-  const scopes = new Map<string, boolean>();
+  const scopes = new Map<string, boolean | RelayError>();
   await Promise.all(
     [...kinds].map(async ([key, { apiVersion, kind }]) => {
-      // A kind the cluster does not serve is left out: objects of it are then reported as not found.
-      const namespaced = await mgmt.isNamespaced(apiVersion, kind).catch(() => undefined);
-      if (namespaced !== undefined) scopes.set(key, namespaced);
+      try {
+        scopes.set(key, await mgmt.isNamespaced(apiVersion, kind));
+      } catch (error) {
+        scopes.set(key, unitError(error));
+      }
     }),
   );
-  return (apiVersion, kind) => scopes.get(`${apiVersion}/${kind}`) ?? true;
-}
-
-interface Reader {
-  entries: IdentityEntry[];
-  systemNamespace: string;
-  isNamespaced(apiVersion: string, kind: string): boolean;
-  read(ref: ObjectRef): Promise<KubeObject | undefined>;
-  /** Objects `read` returned by name only (Secrets, read later by `loadSecrets`). */
-  stubs: WeakSet<KubeObject>;
-}
-
-async function closureOf(credential: CredentialInfo, reader: Reader): Promise<CredentialClosure> {
-  const items: ClosureItem[] = [];
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  const rootRef = { ...credential.identityRef };
-  if (reader.isNamespaced(rootRef.apiVersion, rootRef.kind)) rootRef.namespace ??= credential.namespace;
-  else delete rootRef.namespace;
-
-  const visit = async (ref: ObjectRef, depth: number, namespace?: string): Promise<void> => {
-    const key = refKey(ref);
-    if (seen.has(key)) return;
-    seen.add(key);
-    let object: KubeObject | undefined;
-    try {
-      object = await reader.read(ref);
-    } catch (error) {
-      // One unreadable object (RBAC, a bad reference) stops only its own Credential; a transient
-      // failure of the management cluster stops the whole run, to be retried.
-      if (error instanceof RelayError && error.retryable) throw error;
-      problems.push(describeError(error));
-      return;
-    }
-    if (!object) {
-      problems.push(
-        `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found in the management cluster`,
-      );
-      return;
-    }
-    const loaded = !reader.stubs.has(object);
-    const item: ClosureItem = { object, loaded, depth, rewrites: [], ...(namespace ? { namespace } : {}) };
-    items.push(item);
-    for (const reference of referencesOf(object, reader.entries, reader)) {
-      if (reference.namespaceFieldPath) item.rewrites.push(reference.namespaceFieldPath);
-      await visit(reference.ref, depth + 1, reference.namespaceFieldPath ? credential.namespace : undefined);
-    }
-  };
-  await visit(rootRef, 0);
-  return { credential, items, problems };
+  return scopes;
 }

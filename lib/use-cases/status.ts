@@ -2,6 +2,7 @@ import { ANNOTATIONS, type KubeObject, refOf } from '../domain/objects.js';
 import { describeError } from '../errors.js';
 import type { SecretSource } from '../ports.js';
 import { settleAll } from './concurrency.js';
+import { problemReason } from './credential-events.js';
 import {
   connectRegion,
   type DistributeDeps,
@@ -146,8 +147,14 @@ async function credentialStatus(
   };
   const info = state.graph.regions.get(region);
   if (!info) return { ...base, state: 'error', error: `Region ${region} not found`, objects: [] };
+  // Led by the Event's reason (CredentialRefused, IdentityUnavailable): the same word `kubectl describe` shows.
   if (closure.problems.length > 0)
-    return { ...base, state: 'error', error: closure.problems.join('; '), objects: [] };
+    return {
+      ...base,
+      state: 'error',
+      error: `${problemReason(closure)}: ${closure.problems.join('; ')}`,
+      objects: [],
+    };
   const result = byRegion.get(region);
   const copies = closure.items.map((item) => {
     const ref = refOf(item.object);

@@ -96,7 +96,7 @@ export async function burst(bench: Bench, regionalCluster: string): Promise<Row>
         apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
         kind: 'AWSClusterStaticIdentity',
         metadata: { name: s.name },
-        spec: { secretRef: s.name },
+        spec: { secretRef: s.name, allowedNamespaces: {} },
       },
       {
         apiVersion: 'k0rdent.mirantis.com/v1beta1',

@@ -118,7 +118,7 @@ export class Bench {
         apiVersion: IDENTITY_API,
         kind: 'AWSClusterStaticIdentity',
         metadata: { name },
-        spec: { secretRef: name },
+        spec: { secretRef: name, allowedNamespaces: {} },
       });
     }
     for (const region of Object.keys(regions)) {

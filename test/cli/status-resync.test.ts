@@ -53,7 +53,7 @@ describe('identity-relay status and resync', () => {
         apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',
         kind: 'AWSClusterStaticIdentity',
         metadata: { name: id },
-        spec: { secretRef: id },
+        spec: { secretRef: id, allowedNamespaces: { list: [team] } },
       },
       credential(team, 'aws', region, {
         apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta2',

@@ -180,7 +180,7 @@ describe('audit webhook end to end', () => {
         apiVersion: `${CAPI}/v1beta2`,
         kind: 'AWSClusterStaticIdentity',
         metadata: { name },
-        spec: { secretRef: name },
+        spec: { secretRef: name, allowedNamespaces: { list: [team] } },
       },
       credential(team, 'aws', region, {
         apiVersion: `${CAPI}/v1beta2`,

@@ -168,7 +168,8 @@ export async function awsStaticIdentity(
       apiVersion: identityRef.apiVersion,
       kind: identityRef.kind,
       metadata: { name },
-      spec: { secretRef: name },
+      // A cluster-scoped identity serves tenant namespaces only where it admits them (README › Threat model).
+      spec: { secretRef: name, allowedNamespaces: { list: namespaces } },
     },
     ...regions.map((region, i) => credential(namespaces[i] ?? '', 'aws', region, identityRef)),
   ]);

@@ -71,7 +71,7 @@ describe.each([
 });
 
 describe('management RBAC', () => {
-  it('only reads the k0rdent and identity objects (never ClusterDeployments, never watching) and only creates Events', () => {
+  it('only reads the k0rdent and identity objects (and Namespace labels; never ClusterDeployments, never watching) and only creates Events', () => {
     expect(rulesOf(management, 'ClusterRole')).toEqual([
       {
         apiGroups: ['k0rdent.mirantis.com'],
@@ -79,6 +79,7 @@ describe('management RBAC', () => {
         verbs: ['get', 'list'],
       },
       expect.objectContaining({ apiGroups: ['infrastructure.cluster.x-k8s.io'], verbs: ['get', 'list'] }),
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
   });

@@ -7,7 +7,6 @@ import { discoverEntries, type FunctionName } from '../../infra/stacks/identity-
 import {
   BASE_ENV,
   type Json,
-  type QueueName,
   type Resource,
   SYNTH_TIMEOUT,
   type Synthesized,
@@ -61,7 +60,7 @@ describe('EventBridge rules', () => {
     expect(branches[1]?.additionalEventData.SecretId).toEqual([WATCHED, { prefix: PREFIX_ARN }]);
   });
 
-  it('delivers every rule to the rotation FIFO queue with a fixed message group and a standard DLQ', () => {
+  it('delivers every rule to the standard rotation queue, with no message group, and a standard DLQ', () => {
     const rotationQueue = s.queueId('rotation');
     const eventsDlq = s.queueId('eventsDlq');
 
@@ -69,12 +68,12 @@ describe('EventBridge rules', () => {
       expect(rule.Properties.Targets).toEqual([
         expect.objectContaining({
           Arn: { 'Fn::GetAtt': [rotationQueue, 'Arn'] },
-          SqsParameters: { MessageGroupId: 'secretsmanager' },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [eventsDlq, 'Arn'] } },
         }),
       ]);
       // Keep the envelope whole: the function parses the documented event shape.
       expect(rule.Properties.Targets[0]).not.toHaveProperty('InputTransformer');
+      expect(rule.Properties.Targets[0]).not.toHaveProperty('SqsParameters');
     }
     expect(s.template.toJSON().Resources[eventsDlq].Properties).not.toHaveProperty('FifoQueue');
   });
@@ -93,26 +92,40 @@ describe('EventBridge rules', () => {
 });
 
 describe('queues', () => {
-  it.each([
-    ['rotation', 'rotationDlq', 360],
-    ['distribution', 'distributionDlq', 720],
-  ] as [QueueName, QueueName, number][])(
-    'the %s queue is FIFO with content-based dedup, redriving to its FIFO DLQ after 5 receives',
-    (queue, dlq, visibility) => {
-      const all = s.template.toJSON().Resources as Record<string, Resource>;
+  it('the rotation queue is standard, redriving to its standard DLQ after 5 receives: no secret waits behind another', () => {
+    const all = s.template.toJSON().Resources as Record<string, Resource>;
+    const queue = all[s.queueId('rotation')]?.Properties;
+    const dlq = all[s.queueId('rotationDlq')]?.Properties;
 
-      expect(all[s.queueId(queue)]?.Properties).toMatchObject({
-        FifoQueue: true,
-        ContentBasedDeduplication: true,
-        VisibilityTimeout: visibility,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [s.queueId(dlq), 'Arn'] }, maxReceiveCount: 5 },
-      });
-      expect(all[s.queueId(dlq)]?.Properties).toMatchObject({
-        FifoQueue: true,
-        MessageRetentionPeriod: 14 * 24 * 3600,
-      });
-    },
-  );
+    expect(queue).toMatchObject({
+      VisibilityTimeout: 360,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [s.queueId('rotationDlq'), 'Arn'] },
+        maxReceiveCount: 5,
+      },
+    });
+    expect(queue).not.toHaveProperty('FifoQueue');
+    expect(dlq).not.toHaveProperty('FifoQueue');
+    expect(dlq).toMatchObject({ MessageRetentionPeriod: 14 * 24 * 3600 });
+  });
+
+  it('the distribution queue is FIFO with content-based dedup, redriving to its FIFO DLQ after 5 receives', () => {
+    const all = s.template.toJSON().Resources as Record<string, Resource>;
+
+    expect(all[s.queueId('distribution')]?.Properties).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: true,
+      VisibilityTimeout: 720,
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [s.queueId('distributionDlq'), 'Arn'] },
+        maxReceiveCount: 5,
+      },
+    });
+    expect(all[s.queueId('distributionDlq')]?.Properties).toMatchObject({
+      FifoQueue: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+  });
 
   it('encrypts every queue with SQS-managed keys and refuses non-TLS access', () => {
     const queues = s.resources('AWS::SQS::Queue');
@@ -173,6 +186,9 @@ describe('functions', () => {
         'WATCH_NAMESPACES',
         'ASSUME_ROLE_ARNS',
         'AUDIT_TOKEN_SECRET_ARN', // named so no binding can copy it; never read
+        'WORK_QUEUE_URL', // its own queue: backoff of failed messages
+        'DEAD_LETTER_QUEUE_URL', // records of what cannot be retried
+        'DISTRIBUTION_QUEUE_URL', // failed regions, handed to their own jobs
       ],
     ],
     [
@@ -183,6 +199,9 @@ describe('functions', () => {
         'WATCH_NAMESPACES',
         'ASSUME_ROLE_ARNS',
         'AUDIT_TOKEN_SECRET_ARN', // named so no binding can copy it; never read
+        'WORK_QUEUE_URL',
+        'DEAD_LETTER_QUEUE_URL',
+        'DISTRIBUTION_QUEUE_URL',
       ],
     ],
     [

@@ -76,7 +76,7 @@ async function awsIdentity(region: string, secretKey: string) {
       apiVersion: `${CAPI}/v1beta2`,
       kind: 'AWSClusterStaticIdentity',
       metadata: { name },
-      spec: { secretRef: name },
+      spec: { secretRef: name, allowedNamespaces: { list: [team] } },
     },
   ]);
   const cred = credential(team, 'aws', region, {
@@ -136,7 +136,7 @@ describe('distribution worker', () => {
 
   it('carries a hand edit of the management Secret to the region, and an identity edit too', async () => {
     // Prepare
-    const { name, cred } = await awsIdentity(region, value('a'));
+    const { name, team, cred } = await awsIdentity(region, value('a'));
     await applyAll('mgmt', [cred]);
     await work([
       { resource: 'regions', kind: 'Region', apiVersion: 'k0rdent.mirantis.com/v1beta1', name: region },
@@ -173,7 +173,7 @@ describe('distribution worker', () => {
         apiVersion: `${CAPI}/v1beta2`,
         kind: 'AWSClusterStaticIdentity',
         metadata: { name },
-        spec: { secretRef: other },
+        spec: { secretRef: other, allowedNamespaces: { list: [team] } },
       },
     ]);
     const identity = await work([

@@ -62,7 +62,7 @@ describe('regional fan-out', () => {
     await createRegion(regionB, 'region-b');
   });
 
-  it('copies a namespaced Azure identity with its Secret moved into the Credential namespace', async () => {
+  it('copies a system-namespace Azure identity that admits the team, with its Secret moved into the Credential namespace', async () => {
     // Prepare
     const team = uniqueName('team');
     await ensureNamespace('mgmt', team);
@@ -74,8 +74,10 @@ describe('regional fan-out', () => {
       {
         apiVersion: `${CAPI}/v1beta1`,
         kind: 'AzureClusterIdentity',
-        metadata: { name, namespace: team },
+        // The platform's identity, read from the system namespace as kcm does, shared with the team.
+        metadata: { name, namespace: SYSTEM_NAMESPACE },
         spec: {
+          allowedNamespaces: { list: [team] },
           type: 'ServicePrincipal',
           clientID: uuid(),
           tenantID: uuid(),
@@ -86,7 +88,6 @@ describe('regional fan-out', () => {
         apiVersion: `${CAPI}/v1beta1`,
         kind: 'AzureClusterIdentity',
         name,
-        namespace: team,
       }),
     ]);
     const value = `azure-client-secret-${uuid()}`;
@@ -125,16 +126,14 @@ describe('regional fan-out', () => {
     async (format, value, key, pick = (v: string) => v) => {
       // Prepare
       const name = uniqueName(format);
-      const team = uniqueName('team');
-      await ensureNamespace('mgmt', team);
       const source = await createSource(`identity-relay/${name}`, value());
       await applyAll('mgmt', [
         boundSecret(SYSTEM_NAMESPACE, name, source.arn, format),
-        credential(team, format, regionA, {
+        // The platform's own Credential: a tenant may not name a system-namespace Secret (README › Threat model).
+        credential(SYSTEM_NAMESPACE, name, regionA, {
           apiVersion: 'v1',
           kind: 'Secret',
           name,
-          namespace: SYSTEM_NAMESPACE,
         }),
       ]);
       const next = value();
@@ -164,7 +163,11 @@ describe('regional fan-out', () => {
         apiVersion: `${CAPI}/v1beta2`,
         kind: 'VSphereClusterIdentity',
         metadata: { name },
-        spec: { secretName: name },
+        // CAPV admits namespaces by label selector only (read from the Namespace's labels).
+        spec: {
+          secretName: name,
+          allowedNamespaces: { selector: { matchLabels: { 'kubernetes.io/metadata.name': team } } },
+        },
       },
       credential(team, 'vsphere', regionA, {
         apiVersion: `${CAPI}/v1beta2`,
@@ -287,6 +290,7 @@ describe('regional fan-out', () => {
         kind: 'AWSClusterRoleIdentity',
         metadata: { name: role },
         spec: {
+          allowedNamespaces: { list: [team] },
           roleARN: 'arn:aws:iam::123456789012:role/capa',
           sourceIdentityRef: { kind: 'AWSClusterControllerIdentity', name: 'default' },
         },

@@ -81,7 +81,10 @@ describe('rotation function', () => {
       kind: 'AWSClusterStaticIdentity',
       metadata: { name: id },
     });
-    expect((identity as unknown as KubeObject).spec).toEqual({ secretRef: id });
+    expect((identity as unknown as KubeObject).spec).toEqual({
+      secretRef: id,
+      allowedNamespaces: { list: [namespace] },
+    });
     await expect(readSecret('region-b', SYSTEM_NAMESPACE, id)).rejects.toMatchObject({ code: 404 });
   });
 

@@ -129,7 +129,7 @@ try {
         apiVersion: `${CAPI}/v1beta2`,
         kind: 'AWSClusterStaticIdentity',
         metadata: { name: 'aws-static' },
-        spec: { secretRef: 'aws-credentials' },
+        spec: { secretRef: 'aws-credentials', allowedNamespaces: { list: ['team-aws'] } },
       },
       {
         apiVersion: 'k0rdent.mirantis.com/v1beta1',
@@ -148,8 +148,10 @@ try {
       {
         apiVersion: `${CAPI}/v1beta1`,
         kind: 'AzureClusterIdentity',
-        metadata: { name: 'azure', namespace: 'team-azure' },
+        // A platform identity in the system namespace, shared with team-azure by allowedNamespaces.
+        metadata: { name: 'azure', namespace: SYSTEM },
         spec: {
+          allowedNamespaces: { list: ['team-azure'] },
           type: 'ServicePrincipal',
           clientID: randomUUID(),
           tenantID: randomUUID(),
@@ -166,7 +168,6 @@ try {
             apiVersion: `${CAPI}/v1beta1`,
             kind: 'AzureClusterIdentity',
             name: 'azure',
-            namespace: 'team-azure',
           },
         },
       },
