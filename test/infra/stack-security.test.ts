@@ -324,7 +324,8 @@ describe('binding scopes and cluster hosts', () => {
         });
         expect(v.ALLOW_LOOPBACK_CLUSTERS).toBeUndefined();
       }
-      const webhook = variables.find((v) => v.DISTRIBUTION_QUEUE_URL !== undefined);
+      const webhook = variables.find((v) => v.QUARANTINE_QUEUE_URL !== undefined);
+      expect(webhook).toBeDefined();
       expect(webhook?.BINDING_SCOPES).toBeUndefined();
     },
     SYNTH_TIMEOUT,
