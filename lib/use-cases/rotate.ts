@@ -160,7 +160,16 @@ async function rotateOne(
     if (hinted || (current && appliedEverywhere(matching, current.versionId))) {
       outcome.readSkipped = true;
       outcome.versionId = current?.versionId ?? secret.versionIds.at(-1);
-      for (const { binding } of matching) change(binding);
+      for (const { binding } of matching) {
+        change(binding);
+        const name = `${binding.secret.namespace}/${binding.secret.name}`;
+        outcome.bindings.push({
+          secret: name,
+          format: binding.format,
+          op: 'noop',
+          ...(outcome.versionId ? { versionId: outcome.versionId } : {}),
+        });
+      }
     } else {
       const value = await deps.source.getCurrent(secret.secretId);
       outcome.versionId = value.versionId;
@@ -186,7 +195,7 @@ async function rotateOne(
     const { error: message, retryable, errorCode } = failure(error);
     for (const { object } of matching) await warn(deps, object, 'SourceUnreadable', message ?? '', dryRun);
     problems.push({
-      what: secret.secretId,
+      what: '', // the error names the secret itself
       error: message ?? '',
       retryable: retryable ?? true,
       ...(errorCode ? { code: errorCode } : {}),
@@ -230,7 +239,7 @@ interface Problem {
 /** Folds a secret's problems into its outcome: retried if any can be, else recorded with the first code. */
 function settle(outcome: SecretOutcome, problems: Problem[]): SecretOutcome {
   if (problems.length === 0) return outcome;
-  outcome.error = problems.map((p) => `${p.what}: ${p.error}`).join('; ');
+  outcome.error = problems.map((p) => (p.what ? `${p.what}: ${p.error}` : p.error)).join('; ');
   outcome.retryable = problems.some((p) => p.retryable);
   if (!outcome.retryable) outcome.errorCode = problems.find((p) => p.code)?.code ?? 'Error';
   return outcome;

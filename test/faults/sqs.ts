@@ -51,6 +51,27 @@ export async function createQueues(maxReceiveCount: number): Promise<Queues> {
   return { url, arn: await arnOf(url), dlqUrl: dlq.QueueUrl ?? '' };
 }
 
+/** A standard queue (as the rotation queue is deployed) with a standard dead-letter queue. */
+export async function createStandardQueues(maxReceiveCount: number): Promise<Queues> {
+  const client = sqs();
+  const name = uniqueName('work');
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: '1',
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: await arnOf(dlq.QueueUrl ?? ''),
+          maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  const url = queue.QueueUrl ?? '';
+  return { url, arn: await arnOf(url), dlqUrl: dlq.QueueUrl ?? '' };
+}
+
 async function arnOf(url: string): Promise<string> {
   const out = await sqs().send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),

@@ -44,8 +44,9 @@ describe('kubernetesCluster against a server that never answers', () => {
     // Assess
     expect(error).toBeInstanceOf(ClusterUnreachable);
     expect((error as ClusterUnreachable).retryable).toBe(true);
-    expect((error as Error).message).toBe(
-      'cluster region-silent unreachable: get Secret kcm-system/x: no answer in 200 ms',
+    // The first request (discovery, or the get itself) is the one that times out.
+    expect((error as Error).message).toMatch(
+      /^cluster region-silent unreachable: [^:]+: no answer in 200 ms$/,
     );
     expect(sockets.length).toBeGreaterThan(0);
   });
