@@ -60,8 +60,13 @@ export interface Cluster {
     kind: string,
     options?: { namespace?: string; labelSelector?: string },
   ): Promise<KubeObject[]>;
-  /** Server-side apply with field manager `identity-relay`, taking ownership of the fields it sets. */
+  /**
+   * Server-side apply with field manager `identity-relay`, taking ownership of the fields it sets; with
+   * `metadata.resourceVersion` set, only if the object is still at that version (else WriteConflict).
+   */
   apply(object: KubeObject): Promise<KubeObject>;
+  /** Creates an object that must not exist yet (WriteConflict if it does); absent: `apply` creates. */
+  create?(object: KubeObject): Promise<KubeObject>;
   /** Removes labels whoever owns them (a JSON merge patch). */
   removeLabels(ref: ObjectRef, labels: string[]): Promise<void>;
   /** Deletes an object; an absent object is not an error. */

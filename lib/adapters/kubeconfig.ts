@@ -266,6 +266,7 @@ export function refreshingCluster(
     get: (ref) => run((c) => c.get(ref)),
     list: (apiVersion, kind, options) => run((c) => c.list(apiVersion, kind, options)),
     apply: (object) => run((c) => c.apply(object)),
+    create: (object) => run((c) => (c.create ? c.create(object) : c.apply(object))),
     removeLabels: (ref, labels) => run((c) => c.removeLabels(ref, labels)),
     delete: (ref) => run((c) => c.delete(ref)),
     isNamespaced: (apiVersion, kind) => run((c) => c.isNamespaced(apiVersion, kind)),

@@ -14,6 +14,7 @@ import {
   NotServed,
   RelayError,
   TransientFailure,
+  WriteConflict,
 } from '../errors.js';
 import type { Cluster, ClusterConnector, ClusterEvent } from '../ports.js';
 import { type AccessOptions, parseKubeconfig, refreshingCluster } from './kubeconfig.js';
@@ -133,6 +134,11 @@ export function kubernetesCluster(
         ),
       );
     },
+    async create(object) {
+      return call(`create ${describe(object)}`, () =>
+        objects.create<KubeObject>(object, undefined, undefined, FIELD_MANAGER),
+      );
+    },
     async removeLabels(ref, labels) {
       const patch = {
         apiVersion: ref.apiVersion,
@@ -249,7 +255,10 @@ function translate(cluster: string, what: string, error: unknown): RelayError {
     const reason = statusReason(error.body);
     if (error.code === 401 || error.code === 403)
       return new Forbidden(`${what} in cluster ${cluster} (HTTP ${error.code}${reason})`, error);
-    if (error.code === 409 || error.code === 429)
+    // 409: the object changed since it was read (a write's resourceVersion precondition): re-read, re-plan.
+    if (error.code === 409)
+      return new WriteConflict(`${what} in cluster ${cluster}: HTTP 409${reason}`, error);
+    if (error.code === 429)
       return new TransientFailure(`${what} in cluster ${cluster}: HTTP ${error.code}${reason}`, error);
     if (error.code >= 500)
       return new ClusterUnreachable(cluster, `${what}: HTTP ${error.code}${reason}`, error);

@@ -1,3 +1,4 @@
+import { isWrite } from '../domain/regional.js';
 import type { PlannedAction, RegionResult } from '../use-cases/distribute.js';
 import type { ResyncResult } from '../use-cases/resync.js';
 import type { SecretOutcome } from '../use-cases/rotate.js';
@@ -134,7 +135,7 @@ export function summary(dryRun: boolean, count: number, failed: string[]): strin
 /** Writes of a resync: bound Secrets updated and regional objects created, updated, released or deleted. */
 export function writes(result: Pick<ResyncResult, 'rotations' | 'distribution'>): number {
   const regional = (regions: RegionResult[]) =>
-    regions.flatMap((r) => r.actions).filter((a) => a.op !== 'noop' && a.op !== 'skip-unmanaged').length;
+    regions.flatMap((r) => r.actions).filter((a) => isWrite(a.op)).length;
   return (
     regional(result.distribution.regions) +
     result.rotations.reduce(

@@ -75,6 +75,8 @@ export function buildManagementApply(
   data: Record<string, string>,
   versionId: string,
   now: Date,
+  /** When the version was created (its order), and the resourceVersion the write was planned from. */
+  guard: { createdAt?: Date; resourceVersion?: string } = {},
 ): KubeObject {
   return {
     apiVersion: 'v1',
@@ -82,9 +84,11 @@ export function buildManagementApply(
     metadata: {
       name: secret.name,
       ...(secret.namespace ? { namespace: secret.namespace } : {}),
+      ...(guard.resourceVersion ? { resourceVersion: guard.resourceVersion } : {}),
       labels: { [LABELS.bound]: 'true' },
       annotations: {
         [ANNOTATIONS.sourceVersion]: versionId,
+        ...(guard.createdAt ? { [ANNOTATIONS.sourceCreated]: guard.createdAt.toISOString() } : {}),
         [ANNOTATIONS.contentHash]: dataHash(data),
         [ANNOTATIONS.syncedAt]: now.toISOString(),
       },

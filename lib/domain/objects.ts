@@ -91,6 +91,8 @@ export const ANNOTATIONS = {
   format: 'identity-relay.dev/format',
   keys: 'identity-relay.dev/keys',
   sourceVersion: 'identity-relay.dev/source-version',
+  /** When Secrets Manager created the applied version: the order no write may go back on. */
+  sourceCreated: 'identity-relay.dev/source-created',
   contentHash: 'identity-relay.dev/content-hash',
   syncedAt: 'identity-relay.dev/synced-at',
 } as const;
@@ -102,3 +104,13 @@ export const LABELS = {
 } as const;
 
 export const FIELD_MANAGER = 'identity-relay';
+
+/**
+ * Whether `next` carries an older source version than `current` holds, by the versions' creation times
+ * (`identity-relay.dev/source-created`). Unknown on either side is not older: only a known order forbids.
+ */
+export function isOlderSource(next: KubeObject, current: KubeObject | undefined): boolean {
+  const nextAt = Date.parse(next.metadata.annotations?.[ANNOTATIONS.sourceCreated] ?? '');
+  const currentAt = Date.parse(current?.metadata.annotations?.[ANNOTATIONS.sourceCreated] ?? '');
+  return Number.isFinite(nextAt) && Number.isFinite(currentAt) && nextAt < currentAt;
+}

@@ -1,6 +1,15 @@
 import { createHash } from 'node:crypto';
 import { contentHash } from './hash.js';
-import { ANNOTATIONS, type KubeObject, LABELS, type ObjectRef, refKey, refOf, setPath } from './objects.js';
+import {
+  ANNOTATIONS,
+  isOlderSource,
+  type KubeObject,
+  LABELS,
+  type ObjectRef,
+  refKey,
+  refOf,
+  setPath,
+} from './objects.js';
 
 // What a regional cluster should hold, and the steps to get it there. Pure: `now` is an argument.
 
@@ -73,8 +82,10 @@ export function buildCopy(
     labels[credentialLabelKey(credential.namespace, credential.name)] = 'true';
 
   const annotations: Record<string, string> = {};
-  const sourceVersion = source.metadata.annotations?.[ANNOTATIONS.sourceVersion];
-  if (sourceVersion) annotations[ANNOTATIONS.sourceVersion] = sourceVersion;
+  for (const key of [ANNOTATIONS.sourceVersion, ANNOTATIONS.sourceCreated]) {
+    const value = source.metadata.annotations?.[key];
+    if (value) annotations[key] = value;
+  }
 
   let body = bodyOf(source);
   for (const path of options.rewrite?.paths ?? []) body = setPath(body, path, options.rewrite?.namespace);
@@ -104,6 +115,7 @@ export type RegionAction =
     }
   | { op: 'noop'; ref: ObjectRef; hash: string }
   | { op: 'skip-unmanaged'; ref: ObjectRef; reason: string }
+  | { op: 'skip-older'; ref: ObjectRef; reason: string }
   | { op: 'release'; ref: ObjectRef; labels: string[]; tier: number }
   | { op: 'delete'; ref: ObjectRef; tier: number };
 
@@ -133,6 +145,9 @@ export function planRegion(input: {
       writes.push({ op: 'create', ref, object: copy.object, hash: copy.hash, tier: copy.tier });
     } else if (current.metadata.labels?.[LABELS.managed] !== 'true') {
       writes.push({ op: 'skip-unmanaged', ref, reason: `exists without label ${LABELS.managed}="true"` });
+    } else if (isOlderSource(copy.object, current)) {
+      // Another invocation already wrote a newer version: a cluster never moves back.
+      writes.push({ op: 'skip-older', ref, reason: 'the region holds a newer source version' });
     } else {
       const previousHash = copyHash(current);
       const labelsMissing = Object.entries(copy.object.metadata.labels ?? {}).some(
@@ -143,7 +158,8 @@ export function planRegion(input: {
         writes.push({
           op: 'update',
           ref,
-          object: copy.object,
+          // The precondition: the write fails (409) if the object changed since it was read.
+          object: withResourceVersion(copy.object, current.metadata.resourceVersion),
           hash: copy.hash,
           previousHash,
           tier: copy.tier,
@@ -172,4 +188,13 @@ export function planRegion(input: {
 
 function tierOf(action: RegionAction): number {
   return 'tier' in action ? action.tier : 0;
+}
+
+function withResourceVersion(object: KubeObject, resourceVersion: string | undefined): KubeObject {
+  return resourceVersion ? { ...object, metadata: { ...object.metadata, resourceVersion } } : object;
+}
+
+/** Whether a planned step writes to the cluster (skips and no-ops do not). */
+export function isWrite(op: RegionAction['op']): boolean {
+  return op === 'create' || op === 'update' || op === 'release' || op === 'delete';
 }

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../domain/objects.js';
+import { isWrite } from '../domain/regional.js';
 import { describeError } from '../errors.js';
 import type { Cluster, ClusterEvent, Log, MetricsSink } from '../ports.js';
 import type { RegionResult } from './distribute.js';
@@ -35,7 +36,7 @@ export async function recordCredentialEvents(
     records.push(record(deps, closure.credential, { type: 'Warning', reason, message: clip(message) }));
   }
   for (const region of regions) {
-    const written = region.actions.filter((a) => a.op !== 'noop' && a.op !== 'skip-unmanaged');
+    const written = region.actions.filter((a) => isWrite(a.op));
     const event: ClusterEvent | undefined = region.error
       ? { type: 'Warning', reason: 'DistributionFailed', message: `region ${region.region}: ${region.error}` }
       : written.length > 0

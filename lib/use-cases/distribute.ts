@@ -5,10 +5,11 @@ import {
   credentialLabelKey,
   type DesiredCopy,
   isCredentialLabel,
+  isWrite,
   planRegion,
   type RegionAction,
 } from '../domain/regional.js';
-import { describeError, Forbidden, RelayError, TransientFailure } from '../errors.js';
+import { describeError, Forbidden, RelayError, TransientFailure, WriteConflict } from '../errors.js';
 import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
 import { settleAll } from './concurrency.js';
 import { recordCredentialEvents } from './credential-events.js';
@@ -202,17 +203,64 @@ async function convergeRegion(
   const plan = planRegion({ desired, existing, labelled, active, known: graph.credentialLabels });
 
   if (!dryRun) {
+    const replan = (copy: DesiredCopy, fresh: KubeObject | undefined) =>
+      planRegion({
+        desired: [copy],
+        existing: new Map([[refKey(refOf(copy.object)), fresh]]),
+        labelled: [],
+        active,
+        known: graph.credentialLabels,
+      })[0] as RegionAction;
     for (const [index, action] of plan.entries()) {
-      if (action.op !== 'noop' && action.op !== 'skip-unmanaged') stopNearDeadline(deps, plan.length - index);
-      if (action.op === 'create' || action.op === 'update') await cluster.apply(action.object);
-      else if (action.op === 'release') await cluster.removeLabels(action.ref, action.labels);
-      else if (action.op === 'delete') await cluster.delete(action.ref);
+      if (isWrite(action.op)) stopNearDeadline(deps, plan.length - index);
+      const copy = desired.find((d) => refKey(refOf(d.object)) === refKey(action.ref));
+      plan[index] = await execute(cluster, action, copy ? (fresh) => replan(copy, fresh) : undefined);
     }
   }
   const actions = plan.map(toPlanned);
-  const writes = actions.filter((a) => a.op !== 'noop' && a.op !== 'skip-unmanaged').length;
+  const writes = actions.filter((a) => isWrite(a.op)).length;
   deps.log.info('region converged', { region, writes, dryRun, objects: actions.length });
   return { region, actions };
+}
+
+/**
+ * Attempts of one write whose precondition keeps failing. The last one, planned from a fresh read (so the
+ * version order was checked again), carries no resourceVersion: other field managers writing other
+ * fields of the object (a controller adding owner references) would otherwise keep it out for ever.
+ */
+const CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Runs one planned step. A create or update carries its precondition (absent, or the resourceVersion it
+ * was planned from); when another invocation wrote the object first, it is read again and planned again,
+ * so an older version never overwrites a newer one. Returns the step that was finally taken.
+ */
+async function execute(
+  cluster: Cluster,
+  action: RegionAction,
+  replan: ((fresh: KubeObject | undefined) => RegionAction) | undefined,
+): Promise<RegionAction> {
+  let step = action;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (step.op === 'create')
+        await (cluster.create ? cluster.create(step.object) : cluster.apply(step.object));
+      else if (step.op === 'update') await cluster.apply(step.object);
+      else if (step.op === 'release') await cluster.removeLabels(step.ref, step.labels);
+      else if (step.op === 'delete') await cluster.delete(step.ref);
+      return step;
+    } catch (error) {
+      if (!(error instanceof WriteConflict) || !replan || attempt >= CONFLICT_ATTEMPTS) throw error;
+      step = replan(await cluster.get(step.ref));
+      if (attempt === CONFLICT_ATTEMPTS - 1 && step.op === 'update')
+        step = { ...step, object: unguarded(step.object) };
+    }
+  }
+}
+
+function unguarded(object: KubeObject): KubeObject {
+  const { resourceVersion: _, ...metadata } = object.metadata;
+  return { ...object, metadata };
 }
 
 function stopNearDeadline(deps: DistributeDeps, left: number): void {
@@ -345,6 +393,7 @@ function toPlanned(action: RegionAction): PlannedAction {
     case 'noop':
       return { op: action.op, object, hash: action.hash };
     case 'skip-unmanaged':
+    case 'skip-older':
       return { op: action.op, object, detail: action.reason };
     case 'release':
       return { op: action.op, object, detail: `remove ${action.labels.join(', ')}` };

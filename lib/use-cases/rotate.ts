@@ -9,10 +9,17 @@ import { appliedEverywhere } from '../domain/drift.js';
 import { type CoalescedSecret, coalesceBySecret, type RotationHints } from '../domain/events.js';
 import { renderSecretData } from '../domain/formats.js';
 import { GIANT_SWARM_LABELS, giantSwarmServing } from '../domain/giantswarm.js';
-import { ANNOTATIONS, type KubeObject, LABELS, refOf } from '../domain/objects.js';
+import { ANNOTATIONS, isOlderSource, type KubeObject, LABELS, refOf } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
 import { secretIdMatches } from '../domain/secret-id.js';
-import { describeError, InvalidCredentialFormat, InvalidInput, Refused, RelayError } from '../errors.js';
+import {
+  describeError,
+  InvalidCredentialFormat,
+  InvalidInput,
+  Refused,
+  RelayError,
+  WriteConflict,
+} from '../errors.js';
 import type { Cluster, Log, SecretSource } from '../ports.js';
 import { settleAll } from './concurrency.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
@@ -255,7 +262,7 @@ async function applyBinding(
   deps: RotateDeps,
   object: KubeObject,
   binding: Binding,
-  current: { versionId: string; secretString: string },
+  current: { versionId: string; secretString: string; createdDate?: Date },
   dryRun: boolean,
 ): Promise<BindingOutcome> {
   const name = `${binding.secret.namespace}/${binding.secret.name}`;
@@ -285,32 +292,58 @@ async function applyBinding(
   }
   const keys = Object.keys(data).sort();
   Object.assign(base, await giantSwarmReport(deps, object, binding));
-  if (isCurrent(object, data, current.versionId)) return { ...base, op: 'noop', keys };
-  const apply = buildManagementApply(binding.secret, data, current.versionId, deps.now());
-  const hash = apply.metadata.annotations?.['identity-relay.dev/content-hash'];
-  if (dryRun) return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
-  try {
-    const applied = await deps.mgmt.apply(apply);
-    await deps.mgmt
-      .recordEvent(applied, {
-        type: 'Normal',
-        reason: 'CredentialRotated',
-        message: `applied version ${current.versionId} (keys ${keys.join(', ')})`,
-      })
-      .catch((error: unknown) =>
-        deps.log.warn('event not recorded', { secret: name, error: describeError(error) }),
-      );
-    return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
-  } catch (error) {
-    await warn(deps, object, 'ApplyFailed', describeError(error), dryRun);
-    return {
-      ...base,
-      op: 'failed',
-      error: describeError(error),
-      retryable: error instanceof RelayError ? error.retryable : true,
-    };
+  let target = object;
+  for (let attempt = 1; ; attempt++) {
+    if (isCurrent(target, data, current.versionId)) return { ...base, op: 'noop', keys };
+    // The write carries the version's creation time (its order) and the resourceVersion it was planned from.
+    const apply = buildManagementApply(binding.secret, data, current.versionId, deps.now(), {
+      ...(current.createdDate ? { createdAt: current.createdDate } : {}),
+      // The last try goes without: other managers' writes to other fields must not keep it out for ever.
+      ...(target.metadata.resourceVersion && attempt < CONFLICT_ATTEMPTS
+        ? { resourceVersion: target.metadata.resourceVersion }
+        : {}),
+    });
+    if (isOlderSource(apply, target)) {
+      deps.log.info('older than applied: not written', { secret: name, versionId: current.versionId });
+      return { ...base, op: 'noop', keys };
+    }
+    const hash = apply.metadata.annotations?.[ANNOTATIONS.contentHash];
+    if (dryRun) return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
+    try {
+      const applied = await deps.mgmt.apply(apply);
+      await deps.mgmt
+        .recordEvent(applied, {
+          type: 'Normal',
+          reason: 'CredentialRotated',
+          message: `applied version ${current.versionId} (keys ${keys.join(', ')})`,
+        })
+        .catch((error: unknown) =>
+          deps.log.warn('event not recorded', { secret: name, error: describeError(error) }),
+        );
+      return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
+    } catch (error) {
+      // Another invocation wrote the Secret since it was read: read it again and decide again.
+      const fresh =
+        error instanceof WriteConflict && attempt < CONFLICT_ATTEMPTS
+          ? await deps.mgmt.get(refOf(object))
+          : undefined;
+      if (fresh) {
+        target = fresh;
+        continue;
+      }
+      await warn(deps, object, 'ApplyFailed', describeError(error), dryRun);
+      return {
+        ...base,
+        op: 'failed',
+        error: describeError(error),
+        retryable: error instanceof RelayError ? error.retryable : true,
+      };
+    }
   }
 }
+
+/** Attempts of one management write whose precondition keeps failing (see distribute's CONFLICT_ATTEMPTS). */
+const CONFLICT_ATTEMPTS = 4;
 
 /** For Giant Swarm credential Secrets: which clusters they serve, warning when an organization has several. */
 async function giantSwarmReport(

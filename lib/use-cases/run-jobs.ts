@@ -1,4 +1,5 @@
 import { type DistributionJob, distributionJobSchema, objectKey } from '../domain/audit.js';
+import { isWrite } from '../domain/regional.js';
 import { describeError, RelayError } from '../errors.js';
 import type { Log, MetricsSink } from '../ports.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
@@ -133,9 +134,7 @@ async function settleRegions(
 
 /** Writes a distribute run made (or, in a dry run, would make). */
 export function writesOf(result: DistributeResult): number {
-  return result.regions
-    .flatMap((region) => region.actions)
-    .filter((action) => action.op !== 'noop' && action.op !== 'skip-unmanaged').length;
+  return result.regions.flatMap((region) => region.actions).filter((action) => isWrite(action.op)).length;
 }
 
 function readJob(body: string): DistributionJob | undefined {

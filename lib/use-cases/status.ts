@@ -1,4 +1,5 @@
 import { ANNOTATIONS, type KubeObject, refOf } from '../domain/objects.js';
+import { isWrite } from '../domain/regional.js';
 import { describeError } from '../errors.js';
 import type { SecretSource } from '../ports.js';
 import { settleAll } from './concurrency.js';
@@ -88,7 +89,7 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
     const result = byRegion.get(region);
     const cleanup = (result?.actions ?? []).filter((a) => a.op === 'release' || a.op === 'delete');
     if (result?.error) return { region, state: 'error', error: result.error, cleanup };
-    const drift = (result?.actions ?? []).some((a) => a.op !== 'noop' && a.op !== 'skip-unmanaged');
+    const drift = (result?.actions ?? []).some((a) => isWrite(a.op));
     return { region, state: drift ? 'drift' : 'ok', cleanup };
   });
   const ok =

@@ -58,6 +58,18 @@ export function probedCluster(cluster: Cluster, probe: Probe, role: string): Clu
       });
       return applied;
     },
+    create: async (object) => {
+      const created = await write(`apply ${object.kind}`, () =>
+        cluster.create ? cluster.create(object) : cluster.apply(object),
+      );
+      probe.applied.push({
+        role,
+        object: `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`,
+        version: object.metadata.annotations?.['identity-relay.dev/source-version'],
+        at: performance.now(),
+      });
+      return created;
+    },
     removeLabels: (ref, labels) => write('release', () => cluster.removeLabels(ref, labels)),
     delete: (ref) => write('delete', () => cluster.delete(ref)),
     recordEvent: (regarding, event) => write('event', () => cluster.recordEvent(regarding, event)),

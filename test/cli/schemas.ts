@@ -3,7 +3,7 @@ import { z } from 'zod';
 // The `--json` shapes documented in lib/cli/README.md, strict so an undocumented field fails a test.
 
 const action = z.object({
-  op: z.enum(['create', 'update', 'noop', 'skip-unmanaged', 'release', 'delete']),
+  op: z.enum(['create', 'update', 'noop', 'skip-unmanaged', 'skip-older', 'release', 'delete']),
   object: z.string(),
   hash: z.string().optional(),
   previousHash: z.string().optional(),

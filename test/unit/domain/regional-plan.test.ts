@@ -165,10 +165,11 @@ describe('planRegion', () => {
     });
 
     // Assess
+    // The write carries the resourceVersion it was planned from: a precondition against a newer write.
     expect(plan[0]).toStrictEqual({
       op: 'update',
       ref: refOf(SECRET_COPY),
-      object: SECRET_COPY,
+      object: { ...SECRET_COPY, metadata: { ...SECRET_COPY.metadata, resourceVersion: '1' } },
       hash: SECRET_COPY_DESIRED.hash,
       previousHash: copyHash(current),
       tier: 1,
@@ -288,5 +289,52 @@ describe('planRegion clean-up', () => {
       'delete Secret/stale',
       'release Secret/shared',
     ]);
+  });
+
+  it.each([
+    [
+      'an older source version than the region holds',
+      '2026-01-01T00:00:00.000Z',
+      '2026-02-01T00:00:00.000Z',
+      'skip-older',
+    ],
+    ['a newer source version', '2026-03-01T00:00:00.000Z', '2026-02-01T00:00:00.000Z', 'update'],
+    [
+      'no known order (the region copy predates the annotation)',
+      '2026-01-01T00:00:00.000Z',
+      undefined,
+      'update',
+    ],
+  ])('with %s, plans %s', (_case, desiredAt, heldAt, op) => {
+    // Prepare
+    const at = (value: string | undefined): Record<string, string> =>
+      value ? { 'identity-relay.dev/source-created': value } : {};
+    const desired = {
+      ...SECRET_COPY_DESIRED,
+      object: {
+        ...SECRET_COPY,
+        metadata: {
+          ...SECRET_COPY.metadata,
+          annotations: {
+            ...SECRET_COPY.metadata.annotations,
+            'identity-relay.dev/source-version': 'v-new',
+            ...at(desiredAt),
+          },
+        },
+      },
+    };
+    const held = stored(SECRET_COPY, {
+      annotations: {
+        ...SECRET_COPY.metadata.annotations,
+        'identity-relay.dev/source-version': 'v-old',
+        ...at(heldAt),
+      },
+    });
+
+    // Act
+    const plan = planRegion({ ...BASELINE, desired: [desired], existing: existing([SECRET_COPY, held]) });
+
+    // Assess
+    expect(plan[0]?.op).toBe(op);
   });
 });
