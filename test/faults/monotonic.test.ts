@@ -7,7 +7,7 @@ import { runJobs } from '../../lib/use-cases/run-jobs.js';
 import { sweep } from '../../lib/use-cases/sweep.js';
 import { labelUpdated, SYSTEM_NAMESPACE, testRuntime } from '../helpers/k0rdent.js';
 import { kubeConfigFor } from '../helpers/testbed-clients.js';
-import { read, rotate, type Scenario, seedScenario } from './support.js';
+import { hookedCluster, hookedConnector, read, rotate, type Scenario, seedScenario } from './support.js';
 
 // A cluster never moves back to an older credential: four kinds of invocation converge one region at
 // once while the source rotates through six versions, and a watch on the management Secret and on its
@@ -15,7 +15,30 @@ import { read, rotate, type Scenario, seedScenario } from './support.js';
 
 const VERSIONS = 6;
 const { deps, metrics } = testRuntime();
-const relay = { ...deps, metrics };
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const pause = () => sleep(Math.random() * 300);
+// Every invocation is slowed at random between what it reads and what it writes, so a value read early is
+// often written after the next version's: exactly the overlap that would move a cluster back without the
+// guards. Secrets Manager dates versions to the millisecond; the testbed's moto to the second, so
+// versions here are created just over a second apart to keep their order known.
+const relay = {
+  ...deps,
+  metrics,
+  source: {
+    getCurrent: async (id: string) => {
+      const value = await deps.source.getCurrent(id);
+      await sleep(Math.random() * 2_000);
+      return value;
+    },
+    currentVersion: (id: string) => deps.source.currentVersion(id),
+    ...(deps.source.listVersions ? { listVersions: deps.source.listVersions.bind(deps.source) } : {}),
+    ...(deps.source.getCurrentBatch
+      ? { getCurrentBatch: deps.source.getCurrentBatch.bind(deps.source) }
+      : {}),
+  },
+  mgmt: hookedCluster(deps.mgmt, pause),
+  connector: hookedConnector(deps.connector, pause),
+};
 
 interface Seen {
   versionId: string;
@@ -64,13 +87,15 @@ function convergeAll(scenario: Scenario, versionId: string): Promise<unknown>[] 
 
 describe('overlapping invocations while the source rotates', () => {
   let scenario: Scenario;
+  let first = '';
   const mgmtSeen: Seen[] = [];
   const regionSeen: Seen[] = [];
   const watches: AbortController[] = [];
   beforeAll(async () => {
     scenario = await seedScenario(['region-a']);
-    const first = await rotate(scenario, 'monotonic-0');
-    await rotateUseCase(relay, readRotationHints(labelUpdated(scenario.arn, first.versionId)));
+    const initial = await rotate(scenario, 'monotonic-0');
+    first = initial.versionId;
+    await rotateUseCase(relay, readRotationHints(labelUpdated(scenario.arn, first)));
     watches.push(await watchSecret('mgmt', scenario.name, mgmtSeen));
     watches.push(await watchSecret('region-a', scenario.name, regionSeen));
   });
@@ -86,7 +111,7 @@ describe('overlapping invocations while the source rotates', () => {
       const next = await rotate(scenario, `monotonic-${i}`);
       versions.push(next.versionId);
       running.push(...convergeAll(scenario, next.versionId));
-      await new Promise((resolve) => setTimeout(resolve, 40));
+      await sleep(1_100);
     }
     const settled = await Promise.allSettled(running);
     await rotateUseCase(relay, readRotationHints(labelUpdated(scenario.arn, versions.at(-1) ?? '')));
@@ -105,9 +130,11 @@ describe('overlapping invocations while the source rotates', () => {
       expect(secret?.metadata.annotations?.['identity-relay.dev/source-version']).toBe(current);
     }
     for (const seen of [mgmtSeen, regionSeen]) {
-      expect(seen.length).toBeGreaterThan(1);
-      const times = seen.map((s) => s.createdAt);
-      expect(times).toEqual([...times].sort((a, b) => a - b));
+      // Each object's history, as positions in the order the versions were created: never going back.
+      const order = seen.map((s) => [first, ...versions].indexOf(s.versionId));
+      expect(order.length).toBeGreaterThan(1);
+      expect(order).not.toContain(-1);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
       expect(seen.at(-1)?.versionId).toBe(current);
     }
   }, 120_000);
