@@ -37,6 +37,11 @@ export interface DistributeDeps {
    * referenced-first, rather than being frozen mid-plan; its error is retryable, so the message is retried.
    */
   remainingMs?: () => number;
+  /**
+   * The management graph, when a caller shares one read among several runs (a rotation batch reads it
+   * once for all its secrets); absent: each run reads its own.
+   */
+  graph?: () => Promise<Graph>;
   /** Where the caller has one: counts `CredentialProblems` (Credentials refused or unreadable). */
   metrics?: MetricsSink;
 }
@@ -77,7 +82,7 @@ export async function distribute(
   changes: Change[],
   options: { dryRun?: boolean } = {},
 ): Promise<DistributeResult> {
-  const graph = await loadGraph(deps.mgmt, deps.systemNamespace);
+  const graph = deps.graph ? ownCopy(await deps.graph()) : await loadGraph(deps.mgmt, deps.systemNamespace);
   const targets = affectedRegions(graph, changes);
   // A changed Secret changes no Credential's needs: only the objects of the Credentials that use it are
   // read and written, and nothing can need cleaning up. Every other change, and the sweep, converges
@@ -110,6 +115,18 @@ export async function distribute(
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );
   return { regions, problems };
+}
+
+/** A shared graph with closures of this run's own: the Secrets it reads are read after its own writes. */
+function ownCopy(graph: Graph): Graph {
+  return {
+    ...graph,
+    closures: graph.closures.map((c) => ({
+      ...c,
+      items: c.items.map((item) => ({ ...item })),
+      problems: [...c.problems],
+    })),
+  };
 }
 
 /** The regions a set of changes can touch. */

@@ -23,6 +23,7 @@ import {
 import type { Cluster, Log, SecretSource } from '../ports.js';
 import { settleAll } from './concurrency.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
+import { type Graph, loadGraph } from './graph.js';
 import { correlationOf, withFields } from './telemetry.js';
 
 export interface RotateDeps extends DistributeDeps {
@@ -90,6 +91,9 @@ export async function rotate(
 ): Promise<SecretOutcome[]> {
   const bound = await listBoundSecrets(deps, deps.watchNamespaces);
   const secrets = coalesceBySecret(input.hints);
+  // One read of the k0rdent graph for the whole batch: each secret's run reads only its own Secrets.
+  let graph: Promise<Graph> | undefined;
+  deps = { ...deps, graph: () => (graph ??= loadGraph(deps.mgmt, deps.systemNamespace)) };
   const settled = await settleAll(secrets, deps.secretConcurrency ?? SECRET_CONCURRENCY, (secret) =>
     // Every line logged for this secret, down to each region's writes, carries the triggering event's ids.
     rotateOne(
