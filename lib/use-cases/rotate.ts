@@ -1,30 +1,24 @@
-import {
-  type Binding,
-  buildManagementApply,
-  isCurrent,
-  readBinding,
-  toSecretData,
-} from '../domain/binding.js';
+import type { Binding } from '../domain/binding.js';
 import { appliedEverywhere } from '../domain/drift.js';
 import { type CoalescedSecret, coalesceBySecret, type RotationHints } from '../domain/events.js';
-import { renderSecretData } from '../domain/formats.js';
-import { GIANT_SWARM_LABELS, giantSwarmServing } from '../domain/giantswarm.js';
-import { ANNOTATIONS, isOlderSource, type KubeObject, LABELS, refOf } from '../domain/objects.js';
+import { ANNOTATIONS, type KubeObject } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
 import { secretIdMatches } from '../domain/secret-id.js';
+import { describeError, Refused, RelayError } from '../errors.js';
+import type { SecretSource } from '../ports.js';
 import {
-  describeError,
-  InvalidCredentialFormat,
-  InvalidInput,
-  Refused,
-  RelayError,
-  WriteConflict,
-} from '../errors.js';
-import type { Cluster, Log, SecretSource } from '../ports.js';
+  applyBinding,
+  type BindingOutcome,
+  type BoundSecret,
+  listBoundSecrets,
+  warn,
+} from './bound-secrets.js';
 import { settleAll } from './concurrency.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
 import { type Graph, loadGraph } from './graph.js';
 import { correlationOf, withFields } from './telemetry.js';
+
+export type { BindingOutcome } from './bound-secrets.js';
 
 export interface RotateDeps extends DistributeDeps {
   source: SecretSource;
@@ -39,22 +33,6 @@ export interface RotateDeps extends DistributeDeps {
   handOff?: (regions: string[], correlationId: string) => Promise<void>;
   /** Secrets of one batch converged at once. */
   secretConcurrency?: number;
-}
-
-/** What happened to one bound Secret in the management cluster. */
-export interface BindingOutcome {
-  secret: string;
-  format: string;
-  op: 'update' | 'noop' | 'invalid' | 'failed';
-  versionId?: string;
-  keys?: string[];
-  hash?: string;
-  error?: string;
-  /** For `failed`: whether another try may succeed. */
-  retryable?: boolean;
-  /** Giant Swarm formats: which clusters this credential serves under the defaulting rules. */
-  serves?: string;
-  warning?: string;
 }
 
 /** One Secrets Manager secret's rotation: its bindings, then the regions they reach. */
@@ -260,156 +238,4 @@ function settle(outcome: SecretOutcome, problems: Problem[]): SecretOutcome {
 function sourceNames(object: KubeObject, secretId: string): boolean {
   const source = object.metadata.annotations?.[ANNOTATIONS.source];
   return typeof source === 'string' && source !== '' && secretIdMatches(source, secretId);
-}
-
-async function applyBinding(
-  deps: RotateDeps,
-  object: KubeObject,
-  binding: Binding,
-  current: { versionId: string; secretString: string; createdDate?: Date },
-  dryRun: boolean,
-): Promise<BindingOutcome> {
-  const name = `${binding.secret.namespace}/${binding.secret.name}`;
-  const base: Omit<BindingOutcome, 'op'> = {
-    secret: name,
-    format: binding.format,
-    versionId: current.versionId,
-  };
-  let data: Record<string, string>;
-  try {
-    data = toSecretData(renderSecretData(binding.format, current.secretString, binding.keys));
-  } catch (error) {
-    const message = describeError(error);
-    await warn(
-      deps,
-      object,
-      'InvalidCredentialFormat',
-      `version ${current.versionId} rejected, old credentials kept: ${message}`,
-      dryRun,
-    );
-    return {
-      ...base,
-      op: error instanceof InvalidCredentialFormat ? 'invalid' : 'failed',
-      error: message,
-      retryable: false,
-    };
-  }
-  const keys = Object.keys(data).sort();
-  Object.assign(base, await giantSwarmReport(deps, object, binding));
-  let target = object;
-  for (let attempt = 1; ; attempt++) {
-    if (isCurrent(target, data, current.versionId)) return { ...base, op: 'noop', keys };
-    // The write carries the version's creation time (its order) and the resourceVersion it was planned from.
-    const apply = buildManagementApply(binding.secret, data, current.versionId, deps.now(), {
-      ...(current.createdDate ? { createdAt: current.createdDate } : {}),
-      // The last try goes without: other managers' writes to other fields must not keep it out for ever.
-      ...(target.metadata.resourceVersion && attempt < CONFLICT_ATTEMPTS
-        ? { resourceVersion: target.metadata.resourceVersion }
-        : {}),
-    });
-    if (isOlderSource(apply, target)) {
-      deps.log.info('older than applied: not written', { secret: name, versionId: current.versionId });
-      return { ...base, op: 'noop', keys };
-    }
-    const hash = apply.metadata.annotations?.[ANNOTATIONS.contentHash];
-    if (dryRun) return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
-    try {
-      const applied = await deps.mgmt.apply(apply);
-      await deps.mgmt
-        .recordEvent(applied, {
-          type: 'Normal',
-          reason: 'CredentialRotated',
-          message: `applied version ${current.versionId} (keys ${keys.join(', ')})`,
-        })
-        .catch((error: unknown) =>
-          deps.log.warn('event not recorded', { secret: name, error: describeError(error) }),
-        );
-      return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
-    } catch (error) {
-      // Another invocation wrote the Secret since it was read: read it again and decide again.
-      const fresh =
-        error instanceof WriteConflict && attempt < CONFLICT_ATTEMPTS
-          ? await deps.mgmt.get(refOf(object))
-          : undefined;
-      if (fresh) {
-        target = fresh;
-        continue;
-      }
-      await warn(deps, object, 'ApplyFailed', describeError(error), dryRun);
-      return {
-        ...base,
-        op: 'failed',
-        error: describeError(error),
-        retryable: error instanceof RelayError ? error.retryable : true,
-      };
-    }
-  }
-}
-
-/** Attempts of one management write whose precondition keeps failing (see distribute's CONFLICT_ATTEMPTS). */
-const CONFLICT_ATTEMPTS = 4;
-
-/** For Giant Swarm credential Secrets: which clusters they serve, warning when an organization has several. */
-async function giantSwarmReport(
-  deps: RotateDeps,
-  object: KubeObject,
-  binding: Binding,
-): Promise<Partial<BindingOutcome>> {
-  if (!binding.format.startsWith('giantswarm-')) return {};
-  const all = await Promise.all(
-    deps.watchNamespaces.map((namespace) =>
-      deps.mgmt.list('v1', 'Secret', { namespace, labelSelector: `${GIANT_SWARM_LABELS.app}=credentiald` }),
-    ),
-  )
-    .then((lists) => lists.flat())
-    .catch(() => [object]);
-  const serving = giantSwarmServing(object, all);
-  if (serving.warning)
-    deps.log.warn('ambiguous Giant Swarm credential', {
-      secret: `${binding.secret.namespace}/${binding.secret.name}`,
-      warning: serving.warning,
-    });
-  return serving;
-}
-
-interface BoundSecret {
-  object: KubeObject;
-  binding?: Binding;
-  /** Why the Secret's annotations do not make a binding it may have. */
-  error?: RelayError;
-}
-
-/** Lists bound Secrets once per batch; a Secret with a broken binding is reported, not fatal. */
-async function listBoundSecrets(
-  deps: { mgmt: Cluster; log: Log; bindingPolicy?: BindingPolicy },
-  namespaces: string[],
-): Promise<BoundSecret[]> {
-  const lists = await Promise.all(
-    namespaces.map((namespace) =>
-      deps.mgmt.list('v1', 'Secret', { namespace, labelSelector: `${LABELS.bound}=true` }),
-    ),
-  );
-  return lists.flat().map((object) => {
-    try {
-      return { object, binding: readBinding(object, deps.bindingPolicy) };
-    } catch (error) {
-      const reason = error instanceof RelayError ? error : new InvalidInput(describeError(error), error);
-      return { object, error: reason };
-    }
-  });
-}
-
-async function warn(
-  deps: { mgmt: Cluster; log: Log },
-  object: KubeObject,
-  reason: string,
-  message: string,
-  dryRun: boolean,
-): Promise<void> {
-  const ref = refOf(object);
-  deps.log.warn(reason, { object: `${ref.namespace}/${ref.name}`, error: message });
-  if (dryRun) return;
-  await deps.mgmt
-    .recordEvent(object, { type: 'Warning', reason, message })
-    .catch((error: unknown) => deps.log.warn('event not recorded', { error: describeError(error) }));
 }

@@ -1,0 +1,298 @@
+import type { RegionInfo } from '../domain/graph.js';
+import { type KubeObject, LABELS, refKey, refOf } from '../domain/objects.js';
+import {
+  buildCopy,
+  credentialLabelKey,
+  type DesiredCopy,
+  isCredentialLabel,
+  isWrite,
+  planRegion,
+  type RegionAction,
+} from '../domain/regional.js';
+import { describeError, Forbidden, RelayError, TransientFailure, WriteConflict } from '../errors.js';
+import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
+import type { ClosureItem, CredentialClosure, Graph } from './graph.js';
+
+// One region's convergence: what it should hold, the plan, and the guarded writes.
+
+export interface DistributeDeps {
+  mgmt: Cluster;
+  connector: ClusterConnector;
+  log: Log;
+  systemNamespace: string;
+  now: () => Date;
+  /** Regions converged at once. */
+  concurrency?: number;
+  /**
+   * Milliseconds the invocation has left (a Lambda context's `getRemainingTimeInMillis`). Below
+   * `DEADLINE_RESERVE_MS` no new write starts: a region stops between writes, which the planner orders
+   * referenced-first, rather than being frozen mid-plan; its error is retryable, so the message is retried.
+   */
+  remainingMs?: () => number;
+  /**
+   * The management graph, when a caller shares one read among several runs (a rotation batch reads it
+   * once for all its secrets); absent: each run reads its own.
+   */
+  graph?: () => Promise<Graph>;
+  /** Where the caller has one: counts `CredentialProblems` (Credentials refused or unreadable). */
+  metrics?: MetricsSink;
+}
+
+/** Time kept back at the end of an invocation to finish a write in flight and report the batch. */
+export const DEADLINE_RESERVE_MS = 3_000;
+
+/** One region's outcome: the plan (executed unless dry-run) or the one-line reason it failed. */
+export interface RegionResult {
+  region: string;
+  actions: PlannedAction[];
+  error?: string;
+  retryable?: boolean;
+}
+
+/** A plan step as shown to people: never a value, only names, operations and hashes. */
+export interface PlannedAction {
+  op: RegionAction['op'];
+  object: string;
+  hash?: string;
+  previousHash?: string;
+  detail?: string;
+}
+
+/** Converges one region to the management graph: reads, plans, writes in order, guarded (see execute). */
+export async function convergeRegion(
+  deps: DistributeDeps,
+  graph: Graph,
+  region: string,
+  dryRun: boolean,
+  /** Namespaces to look for stale copies in besides the usual ones; undefined skips the clean-up. */
+  extraNamespaces: string[] | undefined,
+  /** Keys of the only objects to converge; undefined converges every object of the region. */
+  only: Set<string> | undefined,
+): Promise<RegionResult> {
+  const info = graph.regions.get(region) as RegionInfo;
+  const cluster = await connectRegion(deps, info);
+  const closures = graph.closures.filter((c) => c.credential.region === region);
+  const desired = desiredCopies(closures, deps.now(), only);
+  // A Credential whose objects could not be read keeps its copies: its label counts as known, not active.
+  const active = new Set(
+    closures
+      .filter((c) => c.problems.length === 0)
+      .map((c) => credentialLabelKey(c.credential.namespace, c.credential.name)),
+  );
+
+  const existing = new Map<string, KubeObject | undefined>();
+  await Promise.all(
+    desired.map(async (copy) => {
+      const ref = refOf(copy.object);
+      existing.set(refKey(ref), await cluster.get(ref));
+    }),
+  );
+  const namespaces = new Set([
+    deps.systemNamespace,
+    ...closures.map((c) => c.credential.namespace),
+    ...(extraNamespaces ?? []),
+  ]);
+  for (const copy of desired)
+    if (copy.object.metadata.namespace) namespaces.add(copy.object.metadata.namespace);
+  const labelled = extraNamespaces ? await labelledObjects(cluster, graph, namespaces, deps.log) : [];
+  const plan = planRegion({ desired, existing, labelled, active, known: graph.credentialLabels });
+
+  if (!dryRun) {
+    const replan = (copy: DesiredCopy, fresh: KubeObject | undefined) =>
+      planRegion({
+        desired: [copy],
+        existing: new Map([[refKey(refOf(copy.object)), fresh]]),
+        labelled: [],
+        active,
+        known: graph.credentialLabels,
+      })[0] as RegionAction;
+    for (const [index, action] of plan.entries()) {
+      if (isWrite(action.op)) stopNearDeadline(deps, plan.length - index);
+      const copy = desired.find((d) => refKey(refOf(d.object)) === refKey(action.ref));
+      plan[index] = await execute(cluster, action, copy ? (fresh) => replan(copy, fresh) : undefined);
+    }
+  }
+  const actions = plan.map(toPlanned);
+  const writes = actions.filter((a) => isWrite(a.op)).length;
+  deps.log.info('region converged', { region, writes, dryRun, objects: actions.length });
+  return { region, actions };
+}
+
+/**
+ * Attempts of one write whose precondition keeps failing. The last one, planned from a fresh read (so the
+ * version order was checked again), carries no resourceVersion: other field managers writing other
+ * fields of the object (a controller adding owner references) would otherwise keep it out for ever.
+ */
+const CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Runs one planned step. A create or update carries its precondition (absent, or the resourceVersion it
+ * was planned from); when another invocation wrote the object first, it is read again and planned again,
+ * so an older version never overwrites a newer one. Returns the step that was finally taken.
+ */
+async function execute(
+  cluster: Cluster,
+  action: RegionAction,
+  replan: ((fresh: KubeObject | undefined) => RegionAction) | undefined,
+): Promise<RegionAction> {
+  let step = action;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (step.op === 'create')
+        await (cluster.create ? cluster.create(step.object) : cluster.apply(step.object));
+      else if (step.op === 'update') await cluster.apply(step.object);
+      else if (step.op === 'release') await cluster.removeLabels(step.ref, step.labels);
+      else if (step.op === 'delete') await cluster.delete(step.ref);
+      return step;
+    } catch (error) {
+      if (!(error instanceof WriteConflict) || !replan || attempt >= CONFLICT_ATTEMPTS) throw error;
+      step = replan(await cluster.get(step.ref));
+      if (attempt === CONFLICT_ATTEMPTS - 1 && step.op === 'update')
+        step = { ...step, object: unguarded(step.object) };
+    }
+  }
+}
+
+function unguarded(object: KubeObject): KubeObject {
+  const { resourceVersion: _, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
+function stopNearDeadline(deps: DistributeDeps, left: number): void {
+  if (deps.remainingMs && deps.remainingMs() < DEADLINE_RESERVE_MS)
+    throw new TransientFailure(
+      `function deadline near: stopped with ${left} step(s) left, to resume on retry`,
+    );
+}
+
+/** Opens a Region's cluster from its kubeconfig Secret in the management cluster (also used by `status`). */
+export async function connectRegion(
+  deps: Pick<DistributeDeps, 'mgmt' | 'connector'>,
+  region: RegionInfo,
+): Promise<Cluster> {
+  const { namespace, name, key } = region.kubeconfig;
+  const secret = await deps.mgmt.get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+  const encoded = (secret?.data as Record<string, string> | undefined)?.[key];
+  if (!secret || !encoded) {
+    throw new RelayError(
+      `region ${region.name}: kubeconfig Secret ${namespace}/${name} key ${key} not found`,
+      {
+        retryable: true,
+      },
+    );
+  }
+  return deps.connector.connect(
+    region.name,
+    Buffer.from(encoded, 'base64').toString('utf8'),
+    secret.metadata.resourceVersion ?? '',
+  );
+}
+
+/** The key of the copy an item becomes in a region (its namespace may move to the Credential's). */
+export function copyKey(item: ClosureItem): string {
+  const ref = refOf(item.object);
+  if (item.namespace && ref.namespace) ref.namespace = item.namespace;
+  return refKey(ref);
+}
+
+/** Every object the region's Credentials need, merged so each carries the labels of all its Credentials. */
+function desiredCopies(closures: CredentialClosure[], now: Date, only?: Set<string>): DesiredCopy[] {
+  const merged = new Map<
+    string,
+    {
+      closure: CredentialClosure;
+      item: CredentialClosure['items'][number];
+      credentials: Array<{ namespace: string; name: string }>;
+    }
+  >();
+  for (const closure of closures) {
+    if (closure.problems.length > 0) continue;
+    for (const item of closure.items) {
+      const key = copyKey(item);
+      if (only && !only.has(key)) continue;
+      const entry = merged.get(key) ?? { closure, item, credentials: [] };
+      // Build from a read object: another Credential's item may hold the same Secret by name only.
+      if (!entry.item.loaded && item.loaded) Object.assign(entry, { closure, item });
+      entry.credentials.push({ namespace: closure.credential.namespace, name: closure.credential.name });
+      merged.set(key, entry);
+    }
+  }
+  // Never build a copy from a Secret known by name only: it would carry no data.
+  return [...merged.values()]
+    .filter(({ item }) => item.loaded)
+    .map(({ closure, item, credentials }) =>
+      buildCopy(item.object, {
+        credentials,
+        tier: item.depth,
+        ...(item.namespace ? { namespace: item.namespace } : {}),
+        rewrite: { paths: item.rewrites, namespace: closure.credential.namespace },
+        now,
+      }),
+    );
+}
+
+/** Objects in the region that carry kcm's managed label and a credential label: candidates for clean-up. */
+async function labelledObjects(
+  cluster: Cluster,
+  graph: Graph,
+  namespaces: Set<string>,
+  log: Log,
+): Promise<KubeObject[]> {
+  const kinds = new Map<string, { apiVersion: string; kind: string }>([
+    ['v1/Secret', { apiVersion: 'v1', kind: 'Secret' }],
+  ]);
+  for (const entry of graph.entries) {
+    const apiVersion = entry.group ? `${entry.group}/${entry.version}` : entry.version;
+    kinds.set(`${apiVersion}/${entry.kind}`, { apiVersion, kind: entry.kind });
+  }
+  const selector = `${LABELS.managed}=true`;
+  const lists = await Promise.all(
+    [...kinds.values()].map(async ({ apiVersion, kind }) => {
+      const namespaced = await cluster.isNamespaced(apiVersion, kind).catch(() => undefined);
+      if (namespaced === undefined) return [];
+      if (!namespaced) return cluster.list(apiVersion, kind, { labelSelector: selector });
+      const perNamespace = await Promise.all(
+        [...namespaces].map((namespace) =>
+          cluster.list(apiVersion, kind, { namespace, labelSelector: selector }).catch((error: unknown) => {
+            // The shipped regional RBAC grants Secrets only where copies go: what it cannot see it cannot clean.
+            if (!(error instanceof Forbidden)) throw error;
+            log.warn('clean-up skipped a namespace', {
+              region: cluster.name,
+              namespace,
+              kind,
+              error: describeError(error),
+            });
+            return [];
+          }),
+        ),
+      );
+      return perNamespace.flat();
+    }),
+  );
+  return lists.flat().filter((object) => Object.keys(object.metadata.labels ?? {}).some(isCredentialLabel));
+}
+
+function toPlanned(action: RegionAction): PlannedAction {
+  const { ref } = action;
+  const object = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  switch (action.op) {
+    case 'create':
+      return { op: action.op, object, hash: action.hash };
+    case 'update':
+      return {
+        op: action.op,
+        object,
+        hash: action.hash,
+        ...(action.previousHash ? { previousHash: action.previousHash } : {}),
+      };
+    case 'noop':
+      return { op: action.op, object, hash: action.hash };
+    case 'skip-unmanaged':
+    case 'skip-older':
+      return { op: action.op, object, detail: action.reason };
+    case 'release':
+      return { op: action.op, object, detail: `remove ${action.labels.join(', ')}` };
+    case 'delete':
+      return { op: action.op, object };
+  }
+}
