@@ -117,7 +117,7 @@ const environmentSchema = z
       watchNamespaces: list(namespace, 'namespace names').default([]),
       watchedSecrets: watchedSecretsSchema,
       vpc: vpcSchema.optional(),
-      sweepIntervalMinutes: integer(5, 1440).default(15),
+      sweepIntervalMinutes: integer(5, 1440).default(30),
       archiveRetentionDays: integer(1, 3650).default(30),
       alarm: alarmSchema.default({}),
       logRetentionDays: z

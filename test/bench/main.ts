@@ -1,4 +1,4 @@
-// `npm run bench`: the six benchmarks of issue 7 on a testbed of its own (etcd, mgmt and N regional
+// `npm run bench`: seven benchmarks on a testbed of its own (etcd, mgmt and N regional
 // kube-apiservers, moto). Prints a table with each goal beside its figures and writes bench/results.json.
 // Figures and ratios come from one run on one machine; they are reports, not assertions.
 // BENCH_REGIONS (default 4) sets how many regional apiservers the fan-out row scales to; BENCH_ROWS

@@ -39,7 +39,7 @@ describe('parseEnvironment', () => {
     expect(config).toMatchObject({
       name: 'test',
       systemNamespace: 'kcm-system',
-      sweepIntervalMinutes: 15,
+      sweepIntervalMinutes: 30,
       archiveRetentionDays: 30,
       logRetentionDays: 30,
       architecture: 'arm64',
