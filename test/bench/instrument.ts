@@ -1,6 +1,7 @@
 // Measuring without touching the product: the ports are wrapped, each call counted and timed by kind
 // (AWS read, Kubernetes read, Kubernetes write), and statistics are plain functions.
 import { readFileSync } from 'node:fs';
+import type { KubeObject } from '../../lib/domain/objects.js';
 import type { Cluster, ClusterConnector, SecretSource } from '../../lib/ports.js';
 
 /** `discovery` is apart: the client answers most scope lookups from its cache, without a request. */
@@ -42,34 +43,30 @@ export class Probe {
 export function probedCluster(cluster: Cluster, probe: Probe, role: string): Cluster {
   const read = <T>(op: string, fn: () => Promise<T>) => probe.time('read', `${role} ${op}`, fn);
   const write = <T>(op: string, fn: () => Promise<T>) => probe.time('write', `${role} ${op}`, fn);
+  const recorded = <T>(object: KubeObject, result: T): T => {
+    probe.applied.push({
+      role,
+      object: `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`,
+      version: object.metadata.annotations?.['identity-relay.dev/source-version'],
+      at: performance.now(),
+    });
+    return result;
+  };
   return {
     name: cluster.name,
     get: (ref) => read(`get ${ref.kind}`, () => cluster.get(ref)),
     list: (apiVersion, kind, options) => read(`list ${kind}`, () => cluster.list(apiVersion, kind, options)),
     isNamespaced: (apiVersion, kind) =>
       probe.time('discovery', `${role} discovery`, () => cluster.isNamespaced(apiVersion, kind)),
-    apply: async (object) => {
-      const applied = await write(`apply ${object.kind}`, () => cluster.apply(object));
-      probe.applied.push({
-        role,
-        object: `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`,
-        version: object.metadata.annotations?.['identity-relay.dev/source-version'],
-        at: performance.now(),
-      });
-      return applied;
-    },
-    create: async (object) => {
-      const created = await write(`apply ${object.kind}`, () =>
-        cluster.create ? cluster.create(object) : cluster.apply(object),
-      );
-      probe.applied.push({
-        role,
-        object: `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`,
-        version: object.metadata.annotations?.['identity-relay.dev/source-version'],
-        at: performance.now(),
-      });
-      return created;
-    },
+    apply: async (object) =>
+      recorded(object, await write(`apply ${object.kind}`, () => cluster.apply(object))),
+    create: async (object) =>
+      recorded(
+        object,
+        await write(`apply ${object.kind}`, () =>
+          cluster.create ? cluster.create(object) : cluster.apply(object),
+        ),
+      ),
     removeLabels: (ref, labels) => write('release', () => cluster.removeLabels(ref, labels)),
     delete: (ref) => write('delete', () => cluster.delete(ref)),
     recordEvent: (regarding, event) => write('event', () => cluster.recordEvent(regarding, event)),

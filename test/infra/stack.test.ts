@@ -249,8 +249,8 @@ describe('functions', () => {
 
   it('runs the sweep from EventBridge Scheduler at the configured rate with a flexible window', () => {
     s.template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: 'rate(15 minutes)',
-      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 8 },
+      ScheduleExpression: 'rate(30 minutes)',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 15 },
       Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [s.functionId('sweep'), 'Arn'] } }),
     });
   });
