@@ -77,21 +77,6 @@ export class UnsupportedAuth extends RelayError {
   }
 }
 
-/** Some regions failed while others converged; `failures` maps region to its one-line reason. */
-export class PartialFailure extends RelayError {
-  readonly failures: Record<string, string>;
-
-  constructor(failures: Record<string, string>, retryable: boolean) {
-    super(
-      `failed in ${Object.keys(failures).length} cluster(s): ${Object.entries(failures)
-        .map(([region, reason]) => `${region}: ${reason}`)
-        .join('; ')}`,
-      { retryable },
-    );
-    this.failures = failures;
-  }
-}
-
 /** The cluster does not serve an apiVersion/kind: its CRD is not installed, or a reference names it wrongly. */
 export class NotServed extends RelayError {
   readonly cluster: string;

@@ -7,11 +7,39 @@ import {
 } from '../domain/graph-rules.js';
 import { type KubeObject, type ObjectRef, refKey } from '../domain/objects.js';
 import { describeError, RelayError } from '../errors.js';
-import type { ClosureItem, CredentialClosure } from './graph.js';
 
 // One Credential's closure: its identity and everything that identity references, read from the
 // management cluster under the graph rules (lib/domain/graph-rules.ts). Whatever stops it (refused,
 // not served, not listed, not found, forbidden) stops that Credential alone.
+
+/** One object a Credential needs in its region, with how its copy differs from the original. */
+export interface ClosureItem {
+  /**
+   * The object; for a Secret, only its name until `loadSecrets` reads it (a Secret's content matters
+   * only in the regions being converged, so other Credentials' Secrets are never read).
+   */
+  object: KubeObject;
+  loaded: boolean;
+  /** Distance from the identity the Credential names. */
+  depth: number;
+  /** The copy goes into the Credential's namespace (a namespaced identity, or a reference with a namespace path). */
+  namespace?: string;
+  /** Fields of this object's copy to rewrite to the Credential's namespace. */
+  rewrites: string[];
+}
+
+/** A regional Credential and everything its identity needs, read from the management cluster. */
+export interface CredentialClosure {
+  credential: CredentialInfo;
+  items: ClosureItem[];
+  /**
+   * Why nothing is copied for it, one line each, named for what it is (`Refused: …`, `NotServed: …`,
+   * `NotFound: …`, `NotListed: …`, `Forbidden: …`); empty for a healthy Credential.
+   */
+  problems: string[];
+  /** Refused by the graph rules (lib/domain/graph-rules.ts), rather than unreadable. */
+  refused: boolean;
+}
 
 /** A failure that belongs to one Credential; rethrows one that is transient (the run is retried). */
 export function unitError(error: unknown): RelayError {

@@ -2,7 +2,7 @@ import type { KubeObject } from '../domain/objects.js';
 import { isWrite } from '../domain/regional.js';
 import { describeError } from '../errors.js';
 import type { Cluster, ClusterEvent, Log, MetricsSink } from '../ports.js';
-import type { RegionResult } from './distribute.js';
+import type { RegionResult } from './converge-region.js';
 import type { CredentialClosure } from './graph.js';
 
 const MAX_MESSAGE = 1000;

@@ -10,36 +10,9 @@ import { apiVersionOf, type KubeObject, type ObjectRef, refKey, refOf } from '..
 import { credentialLabelKey } from '../domain/regional.js';
 import { describeError, RelayError } from '../errors.js';
 import type { Cluster } from '../ports.js';
-import { closureOf, unitError } from './closure.js';
+import { type ClosureItem, type CredentialClosure, closureOf, unitError } from './closure.js';
 
-/** One object a Credential needs in its region, with how its copy differs from the original. */
-export interface ClosureItem {
-  /**
-   * The object; for a Secret, only its name until `loadSecrets` reads it (a Secret's content matters
-   * only in the regions being converged, so other Credentials' Secrets are never read).
-   */
-  object: KubeObject;
-  loaded: boolean;
-  /** Distance from the identity the Credential names. */
-  depth: number;
-  /** The copy goes into the Credential's namespace (a namespaced identity, or a reference with a namespace path). */
-  namespace?: string;
-  /** Fields of this object's copy to rewrite to the Credential's namespace. */
-  rewrites: string[];
-}
-
-/** A regional Credential and everything its identity needs, read from the management cluster. */
-export interface CredentialClosure {
-  credential: CredentialInfo;
-  items: ClosureItem[];
-  /**
-   * Why nothing is copied for it, one line each, named for what it is (`Refused: …`, `NotServed: …`,
-   * `NotFound: …`, `NotListed: …`, `Forbidden: …`); empty for a healthy Credential.
-   */
-  problems: string[];
-  /** Refused by the graph rules (lib/domain/graph-rules.ts), rather than unreadable. */
-  refused: boolean;
-}
+export type { ClosureItem, CredentialClosure };
 
 /** The management cluster's k0rdent graph, read once per run. */
 export interface Graph {

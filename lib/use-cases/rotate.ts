@@ -16,7 +16,7 @@ import {
 import { settleAll } from './concurrency.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
 import { type Graph, loadGraph } from './graph.js';
-import { correlationOf, withFields } from './telemetry.js';
+import { correlationOf, withFields } from './log-fields.js';
 
 export type { BindingOutcome } from './bound-secrets.js';
 

@@ -3,7 +3,7 @@ import { isWrite } from '../domain/regional.js';
 import { describeError, RelayError } from '../errors.js';
 import type { Log, MetricsSink } from '../ports.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
-import { withFields } from './telemetry.js';
+import { withFields } from './log-fields.js';
 
 /** One queued message: its id (for a partial-batch failure) and its body. */
 export interface JobMessage {
