@@ -1,4 +1,5 @@
 import type { KubeObject, ObjectRef } from './domain/objects.js';
+import type { EventReason, MetricName } from './domain/telemetry.js';
 
 // The narrow interfaces the use-cases need; adapters implement them over injected clients.
 
@@ -46,7 +47,7 @@ export type BatchRead = { secretId: string; value: SourceValue } | { secretId: s
 /** A Kubernetes Event, as shown by `kubectl describe`. */
 export interface ClusterEvent {
   type: 'Normal' | 'Warning';
-  reason: string;
+  reason: EventReason;
   message: string;
 }
 
@@ -87,10 +88,10 @@ export interface Log {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Metrics (CloudWatch EMF in Lambda); names are documented in README › Telemetry. */
+/** Metrics (CloudWatch EMF in Lambda); the names are the vocabulary of lib/domain/telemetry.ts. */
 export interface MetricsSink {
-  count(name: string, value: number, dimensions?: Record<string, string>): void;
-  milliseconds(name: string, value: number): void;
+  count(name: MetricName, value: number, dimensions?: Record<string, string>): void;
+  milliseconds(name: MetricName, value: number): void;
   /** Writes what was recorded (once per invocation). */
   flush(): void;
 }

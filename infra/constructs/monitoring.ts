@@ -10,6 +10,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { MetricName } from '../../lib/domain/telemetry.js';
 import type { RelayConfig } from '../config.js';
 import { METRICS_NAMESPACE } from './relay-function.js';
 
@@ -33,7 +34,7 @@ export interface MonitoringProps {
  * dimension whose value each function chooses, so the dashboard searches instead of naming it.
  */
 export function relayMetrics(
-  metricName: string,
+  metricName: MetricName,
   statistic = 'Sum',
   extraDimensions: string[] = [],
 ): cloudwatch.IMetric {
@@ -47,7 +48,7 @@ export function relayMetrics(
 }
 
 /** A Metrics Insights query summing one metric over all functions, usable in an alarm. */
-export function relayMetricTotal(metricName: string): cloudwatch.IMetric {
+export function relayMetricTotal(metricName: MetricName): cloudwatch.IMetric {
   return new cloudwatch.MathExpression({
     expression: `SELECT SUM(${metricName}) FROM SCHEMA("${METRICS_NAMESPACE}", service)`,
     usingMetrics: {},
@@ -123,7 +124,9 @@ export class Monitoring extends Construct {
           graph('Secrets Manager calls', [relayMetrics('SecretsManagerCalls')]),
           graph(
             'Audit events',
-            ['AuditEventsReceived', 'AuditEventsKept', 'AuditEventsDropped'].map((m) => relayMetrics(m)),
+            (['AuditEventsReceived', 'AuditEventsKept', 'AuditEventsDropped'] as const).map((m) =>
+              relayMetrics(m),
+            ),
           ),
           graph('Rotation failures', [relayMetrics('RotationFailed')]),
           // Each is also a record on its dead-letter queue, whose alarm fires.

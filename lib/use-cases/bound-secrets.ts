@@ -9,6 +9,7 @@ import { renderSecretData } from '../domain/formats.js';
 import { GIANT_SWARM_LABELS, giantSwarmServing } from '../domain/giantswarm.js';
 import { ANNOTATIONS, isOlderSource, type KubeObject, LABELS, refOf } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
+import type { EventReason } from '../domain/telemetry.js';
 import {
   describeError,
   InvalidCredentialFormat,
@@ -190,7 +191,7 @@ export async function listBoundSecrets(
 export async function warn(
   deps: { mgmt: Cluster; log: Log },
   object: KubeObject,
-  reason: string,
+  reason: EventReason,
   message: string,
   dryRun: boolean,
 ): Promise<void> {

@@ -42,7 +42,7 @@ describe('sandboxCluster', () => {
     });
     await cluster.removeLabels(ref, ['keep']);
     await cluster.delete(ref);
-    await cluster.recordEvent(secret, { type: 'Normal', reason: 'R', message: 'm' });
+    await cluster.recordEvent(secret, { type: 'Normal', reason: 'CredentialRotated', message: 'm' });
 
     // Assess
     const read = await cluster.get(ref);
