@@ -23,7 +23,7 @@ export function regionHandOff(queue: JobQueue, now: () => Date) {
         };
         return {
           body: JSON.stringify(job),
-          groupId: `region:${region}`,
+          groupId: `region:${region}`.slice(0, 128),
           deduplicationId: `${region}:${id}`.slice(0, 128),
         };
       }),
