@@ -70,7 +70,7 @@ export function createHandler(runtime: AuditRuntime) {
     } finally {
       runtime.metrics.flush();
     }
-  });
+  }).use(runtime.middlewares ?? []);
 }
 
 export const handler = createHandler(auditRuntimeFromEnvironment('identity-relay-audit-webhook'));

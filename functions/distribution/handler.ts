@@ -41,7 +41,7 @@ export function createHandler(runtime: Runtime) {
     const retry = await settleMessages({ ...runtime, ...runtime.queues }, receivedMessages(event), failures);
     runtime.metrics.flush();
     return { batchItemFailures: retry.map((id) => ({ itemIdentifier: id })) };
-  });
+  }).use(runtime.middlewares ?? []);
 }
 
 export const handler = createHandler(runtimeFromEnvironment('identity-relay-distribution'));

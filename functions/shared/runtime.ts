@@ -1,7 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { MiddlewareObj } from '@middy/core';
 import { z } from 'zod';
 import { clusterFromKubeconfig, kubeconfigConnector } from '../../lib/adapters/kubernetes.js';
 import { powertoolsLog } from '../../lib/adapters/log.js';
@@ -25,6 +28,8 @@ export interface Runtime {
   sourceCalls?(): number;
   /** The queue the function consumes (backoff) and its dead-letter queue (records of what is not retried). */
   queues?: { visibility?: MessageVisibility; deadLetters?: JobQueue };
+  /** The handler's middy chain: the Lambda request id on every log line, metrics published even on a throw. */
+  middlewares?: MiddlewareObj[];
 }
 
 /**
@@ -45,7 +50,8 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
   const sqs = new SQSClient({});
   return {
     log,
-    metrics: powertoolsMetrics(metrics),
+    metrics: publishedByMiddleware(powertoolsMetrics(metrics)),
+    middlewares: chain(logger, metrics),
     queues: {
       ...(env.WORK_QUEUE_URL ? { visibility: sqsVisibility(sqs, env.WORK_QUEUE_URL) } : {}),
       ...(env.DEAD_LETTER_QUEUE_URL ? { deadLetters: sqsQueue(sqs, env.DEAD_LETTER_QUEUE_URL) } : {}),
@@ -96,10 +102,24 @@ async function buildDeps(
   };
 }
 
+/**
+ * Powertools' middy middlewares: the Lambda context (request id, cold start) on every log line, and the
+ * stored metrics published after every invocation, a thrown one included.
+ */
+function chain(logger: Logger, metrics: Metrics): MiddlewareObj[] {
+  return [injectLambdaContext(logger), logMetrics(metrics)];
+}
+
+/** The sink whose `flush` the handlers call, when logMetrics already publishes: nothing goes out twice. */
+function publishedByMiddleware(sink: MetricsSink): MetricsSink {
+  return { ...sink, flush: () => {} };
+}
+
 /** What the audit-webhook function needs: telemetry now, its clients and configuration on first use. */
 export interface AuditRuntime {
   log: Log;
   metrics: MetricsSink;
+  middlewares?: MiddlewareObj[];
   deps(): Promise<AuditIntakeDeps>;
 }
 
@@ -124,14 +144,17 @@ export function auditRuntimeFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
 ): AuditRuntime {
   const logger = new Logger({ serviceName: service });
-  const metrics = powertoolsMetrics(
-    new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'IdentityRelay', serviceName: service }),
-  );
+  const powertools = new Metrics({
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'IdentityRelay',
+    serviceName: service,
+  });
+  const metrics = publishedByMiddleware(powertoolsMetrics(powertools));
   const log = powertoolsLog(logger);
   let deps: AuditIntakeDeps | undefined;
   return {
     log,
     metrics,
+    middlewares: chain(logger, powertools),
     async deps() {
       deps ??= auditDeps(env, { log, metrics });
       return deps;

@@ -30,7 +30,7 @@ export function createHandler(runtime: Runtime) {
       failed: result.failed.length,
       calls: result.calls,
     };
-  });
+  }).use(runtime.middlewares ?? []);
 }
 
 export const handler = createHandler(runtimeFromEnvironment('identity-relay-sweep'));
