@@ -18,3 +18,15 @@ export function backoffSeconds(receiveCount: number, random: () => number = Math
   const ceiling = Math.min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** Math.min(attempt - 1, 30));
   return Math.max(1, Math.ceil(random() * ceiling));
 }
+
+/**
+ * Tries of one guarded write whose precondition keeps failing: each after a fresh read and a fresh
+ * decision. The last goes without the resourceVersion precondition (the version order was just checked
+ * again): other field managers writing other fields of the object would otherwise keep it out for ever.
+ */
+export const WRITE_ATTEMPTS = 4;
+
+/** Whether try `attempt` (from 1) of a guarded write carries its resourceVersion precondition. */
+export function guardedTry(attempt: number): boolean {
+  return attempt < WRITE_ATTEMPTS;
+}

@@ -9,6 +9,7 @@ import { renderSecretData } from '../domain/formats.js';
 import { GIANT_SWARM_LABELS, giantSwarmServing } from '../domain/giantswarm.js';
 import { ANNOTATIONS, isOlderSource, type KubeObject, LABELS, refOf } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
+import { guardedTry, WRITE_ATTEMPTS } from '../domain/retry.js';
 import type { EventReason } from '../domain/telemetry.js';
 import {
   describeError,
@@ -91,7 +92,7 @@ export async function applyBinding(
     const apply = buildManagementApply(binding.secret, data, current.versionId, deps.now(), {
       ...(current.createdDate ? { createdAt: current.createdDate } : {}),
       // The last try goes without: other managers' writes to other fields must not keep it out for ever.
-      ...(target.metadata.resourceVersion && attempt < CONFLICT_ATTEMPTS
+      ...(target.metadata.resourceVersion && guardedTry(attempt)
         ? { resourceVersion: target.metadata.resourceVersion }
         : {}),
     });
@@ -116,7 +117,7 @@ export async function applyBinding(
     } catch (error) {
       // Another invocation wrote the Secret since it was read: read it again and decide again.
       const fresh =
-        error instanceof WriteConflict && attempt < CONFLICT_ATTEMPTS
+        error instanceof WriteConflict && attempt < WRITE_ATTEMPTS
           ? await deps.mgmt.get(refOf(object))
           : undefined;
       if (fresh) {
@@ -133,9 +134,6 @@ export async function applyBinding(
     }
   }
 }
-
-/** Attempts of one management write whose precondition keeps failing (see distribute's CONFLICT_ATTEMPTS). */
-const CONFLICT_ATTEMPTS = 4;
 
 /** For Giant Swarm credential Secrets: which clusters they serve, warning when an organization has several. */
 async function giantSwarmReport(

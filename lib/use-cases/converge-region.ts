@@ -9,6 +9,7 @@ import {
   planRegion,
   type RegionAction,
 } from '../domain/regional.js';
+import { guardedTry, WRITE_ATTEMPTS } from '../domain/retry.js';
 import { describeError, Forbidden, RelayError, TransientFailure, WriteConflict } from '../errors.js';
 import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
 import type { ClosureItem, CredentialClosure, Graph } from './graph.js';
@@ -119,13 +120,6 @@ export async function convergeRegion(
 }
 
 /**
- * Attempts of one write whose precondition keeps failing. The last one, planned from a fresh read (so the
- * version order was checked again), carries no resourceVersion: other field managers writing other
- * fields of the object (a controller adding owner references) would otherwise keep it out for ever.
- */
-const CONFLICT_ATTEMPTS = 4;
-
-/**
  * Runs one planned step. A create or update carries its precondition (absent, or the resourceVersion it
  * was planned from); when another invocation wrote the object first, it is read again and planned again,
  * so an older version never overwrites a newer one. Returns the step that was finally taken.
@@ -145,9 +139,9 @@ async function execute(
       else if (step.op === 'delete') await cluster.delete(step.ref);
       return step;
     } catch (error) {
-      if (!(error instanceof WriteConflict) || !replan || attempt >= CONFLICT_ATTEMPTS) throw error;
+      if (!(error instanceof WriteConflict) || !replan || attempt >= WRITE_ATTEMPTS) throw error;
       step = replan(await cluster.get(step.ref));
-      if (attempt === CONFLICT_ATTEMPTS - 1 && step.op === 'update')
+      if (!guardedTry(attempt + 1) && step.op === 'update')
         step = { ...step, object: unguarded(step.object) };
     }
   }

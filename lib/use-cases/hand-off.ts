@@ -1,5 +1,7 @@
 import type { DistributionJob } from '../domain/audit.js';
-import type { JobQueue } from '../ports.js';
+import { describeError } from '../errors.js';
+import type { JobQueue, Log } from '../ports.js';
+import type { RegionResult } from './converge-region.js';
 
 /**
  * Hands regions that failed to their own retried jobs on the distribution queue: one FIFO message group
@@ -29,4 +31,34 @@ export function regionHandOff(queue: JobQueue, now: () => Date) {
       }),
     );
   };
+}
+
+/** Hands regions to their own retried jobs, with the correlation id of the work they came from. */
+export type HandOff = (regions: string[], correlationId: string) => Promise<void>;
+
+/**
+ * One region is one unit of failure: the regions that failed retryably go to their own jobs (when a
+ * hand-off is given), and what is left is still the caller's to retry or record. A hand-off that fails
+ * leaves its regions with the caller, to be retried with its message.
+ */
+export async function handOffFailedRegions(
+  deps: { log: Log; handOff?: HandOff | undefined },
+  regions: RegionResult[],
+  correlationId: string,
+): Promise<{ handedOff: string[]; left: RegionResult[] }> {
+  const failed = regions.filter((region) => region.error);
+  const retry = failed.filter((r) => r.retryable !== false).map((r) => r.region);
+  let handedOff: string[] = [];
+  if (retry.length > 0 && deps.handOff) {
+    try {
+      await deps.handOff(retry, correlationId);
+      handedOff = retry;
+    } catch (error) {
+      deps.log.warn('hand-off failed; the regions stay with their message', {
+        regions: retry,
+        error: describeError(error),
+      });
+    }
+  }
+  return { handedOff, left: failed.filter((r) => !handedOff.includes(r.region)) };
 }

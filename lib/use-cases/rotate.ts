@@ -16,6 +16,7 @@ import {
 import { settleAll } from './concurrency.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
 import { type Graph, loadGraph } from './graph.js';
+import { type HandOff, handOffFailedRegions } from './hand-off.js';
 import { correlationOf, withFields } from './log-fields.js';
 
 export type { BindingOutcome } from './bound-secrets.js';
@@ -30,7 +31,7 @@ export interface RotateDeps extends DistributeDeps {
    * Hands regions that failed retryably to their own retried jobs (the distribution queue), with the
    * correlation id; without it a region's failure stays its secret's, to be retried with the message.
    */
-  handOff?: (regions: string[], correlationId: string) => Promise<void>;
+  handOff?: HandOff;
   /** Secrets of one batch converged at once. */
   secretConcurrency?: number;
 }
@@ -84,25 +85,23 @@ export async function rotate(
   return settled.map((result, index): SecretOutcome => {
     if (result.status === 'fulfilled') return result.value;
     const secret = secrets[index] as CoalescedSecret;
-    return {
-      secretId: secret.secretId,
-      bindings: [],
-      messageIds: secret.messageIds,
-      ...failure(result.reason),
-    };
+    return settle({ secretId: secret.secretId, bindings: [], messageIds: secret.messageIds }, [
+      problemOf(result.reason),
+    ]);
   });
 }
 
 /** Secrets of one batch converged at once: each waits only for its own reads and writes. */
 const SECRET_CONCURRENCY = 4;
 
-/** The outcome fields of an error that stopped a secret's work. */
-function failure(error: unknown): Pick<SecretOutcome, 'error' | 'retryable' | 'errorCode'> {
+/** The problem an error that stopped a secret's work makes (its one line names the secret itself). */
+function problemOf(error: unknown, what = ''): Problem {
   const retryable = error instanceof RelayError ? error.retryable : true;
   return {
+    what,
     error: describeError(error),
     retryable,
-    ...(retryable ? {} : { errorCode: error instanceof Error ? error.name : 'Error' }),
+    ...(retryable ? {} : { code: error instanceof Error ? error.name : 'Error' }),
   };
 }
 
@@ -181,31 +180,20 @@ async function rotateOne(
       }
     }
   } catch (error) {
-    const { error: message, retryable, errorCode } = failure(error);
-    for (const { object } of matching) await warn(deps, object, 'SourceUnreadable', message ?? '', dryRun);
-    problems.push({
-      what: '', // the error names the secret itself
-      error: message ?? '',
-      retryable: retryable ?? true,
-      ...(errorCode ? { code: errorCode } : {}),
-    });
-    return settle(outcome, problems);
+    const problem = problemOf(error);
+    for (const { object } of matching) await warn(deps, object, 'SourceUnreadable', problem.error, dryRun);
+    return settle(outcome, [...problems, problem]);
   }
   if (changes.length > 0) {
     outcome.distribution = await distribute(deps, changes, { dryRun });
-    const failed = outcome.distribution.regions.filter((r) => r.error);
-    const retry = failed.filter((r) => r.retryable !== false).map((r) => r.region);
     // One region is one unit of failure: it retries in its own job, and this secret's message is done.
-    if (retry.length > 0 && deps.handOff && !dryRun) {
-      try {
-        await deps.handOff(retry, outcome.messageIds[0] ?? secret.eventIds[0] ?? '');
-        outcome.handedOff = retry;
-      } catch (error) {
-        problems.push({ what: 'hand-off', error: describeError(error), retryable: true });
-      }
-    }
-    for (const region of failed) {
-      if (outcome.handedOff?.includes(region.region)) continue;
+    const { handedOff, left } = await handOffFailedRegions(
+      { log: deps.log, handOff: dryRun ? undefined : deps.handOff },
+      outcome.distribution.regions,
+      outcome.messageIds[0] ?? secret.eventIds[0] ?? '',
+    );
+    if (handedOff.length > 0) outcome.handedOff = handedOff;
+    for (const region of left) {
       problems.push({
         what: `region ${region.region}`,
         error: region.error ?? '',

@@ -3,6 +3,7 @@ import { isWrite } from '../domain/regional.js';
 import { describeError, RelayError } from '../errors.js';
 import type { Log, MetricsSink } from '../ports.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
+import { type HandOff, handOffFailedRegions } from './hand-off.js';
 import { withFields } from './log-fields.js';
 
 /** One queued message: its id (for a partial-batch failure) and its body. */
@@ -50,7 +51,7 @@ export function changeOf(job: DistributionJob): Change {
 export async function runJobs(
   deps: DistributeDeps & {
     metrics: MetricsSink;
-    handOff?: (regions: string[], correlationId: string) => Promise<void>;
+    handOff?: HandOff;
   },
   messages: JobMessage[],
 ): Promise<JobOutcome[]> {
@@ -105,27 +106,22 @@ export async function runJobs(
 }
 
 /**
- * One region is one unit of failure. A job for one region fails with it (and is retried); any other job
- * hands the regions that failed retryably to their own region jobs and is done. A region that cannot be
- * converged by retrying (forbidden, refused) fails the job without retry, to be recorded.
+ * A job for one region fails with it (and is retried); any other job hands the regions that failed
+ * retryably to their own region jobs. A region that retrying cannot converge (forbidden, refused) fails
+ * the job without retry, to be recorded.
  */
 async function settleRegions(
-  deps: { log: Log; handOff?: (regions: string[], correlationId: string) => Promise<void> },
+  deps: { log: Log; handOff?: HandOff },
   job: DistributionJob,
   result: DistributeResult,
   outcome: JobOutcome,
 ): Promise<void> {
-  const failed = result.regions.filter((region) => region.error);
-  const retry = failed.filter((r) => r.retryable !== false).map((r) => r.region);
-  if (retry.length > 0 && job.kind !== 'Region' && deps.handOff) {
-    try {
-      await deps.handOff(retry, job.auditID);
-      outcome.handedOff = retry;
-    } catch (error) {
-      deps.log.warn('hand-off failed', { error: describeError(error) });
-    }
-  }
-  const left = failed.filter((r) => !outcome.handedOff?.includes(r.region));
+  const { handedOff, left } = await handOffFailedRegions(
+    { log: deps.log, handOff: job.kind === 'Region' ? undefined : deps.handOff },
+    result.regions,
+    job.auditID,
+  );
+  if (handedOff.length > 0) outcome.handedOff = handedOff;
   if (left.length === 0) return;
   outcome.error = left.map((r) => `${r.region}: ${r.error}`).join('; ');
   outcome.retryable = left.some((r) => r.retryable !== false);
