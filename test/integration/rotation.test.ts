@@ -22,7 +22,7 @@ const awsValue = (n: number) =>
     AccessKeyID: `AKIAROTATION${String(n).padStart(8, '0')}`,
     SecretAccessKey: `rotation-secret-key-${n}-${uniqueName('x')}`,
   });
-const { runtime, log, metrics } = testRuntime();
+const { runtime, log, metrics, source: relaySource } = testRuntime();
 const handler = createHandler(runtime);
 const errors: string[] = [];
 
@@ -114,6 +114,25 @@ describe('rotation function', () => {
       { batchItemFailures: [] },
     ]);
     expect(await writeCounts()).toEqual(before);
+  });
+
+  it('reads no secret value for a version every binding holds, and only DescribeSecret for an older one', async () => {
+    // Prepare
+    const { source } = await awsSetup(regionA);
+    const version = await rotateSource(source.arn, awsValue(5));
+    await invoke(sqsBatch([labelUpdated(source.arn, version)]));
+    const before = { ...relaySource.calls };
+
+    // Act: the same event again, then the first version's (stale) event
+    await invoke(sqsBatch([labelUpdated(source.arn, version)]));
+    const afterRepeat = { ...relaySource.calls };
+    await invoke(sqsBatch([labelUpdated(source.arn, source.versionId)]));
+
+    // Assess
+    expect(afterRepeat.getSecretValue - before.getSecretValue).toBe(0);
+    expect(afterRepeat.describeSecret - before.describeSecret).toBe(0);
+    expect(relaySource.calls.getSecretValue - before.getSecretValue).toBe(0);
+    expect(relaySource.calls.describeSecret - afterRepeat.describeSecret).toBe(1);
   });
 
   it('rejects a value that fails its format: nothing written anywhere, a Warning Event, the message failed', async () => {
