@@ -28,9 +28,10 @@ export function giantSwarmServing(secret: KubeObject, all: KubeObject[]): GiantS
       (s) => s.metadata.labels?.[GIANT_SWARM_LABELS.organization] === organization,
     );
     if (sameOrganization.length > 1) {
+      const names = sameOrganization.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort();
       return {
         serves: `only clusters that name ${name} explicitly`,
-        warning: `organization ${organization} has ${sameOrganization.length} credential Secrets; its clusters without an explicit credential fall back to the installation default`,
+        warning: `organization ${organization} has ${names.length} credential Secrets (${names.join(', ')}); its clusters without an explicit credential fall back to the installation default: keep one Secret labelled giantswarm.io/organization=${organization}`,
       };
     }
     return {

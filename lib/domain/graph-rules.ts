@@ -1,4 +1,4 @@
-import { getPath, type KubeObject, type ObjectRef } from './objects.js';
+import { getPath, isRecord, type KubeObject, type ObjectRef } from './objects.js';
 
 // Which objects a Credential may make identity-relay read and copy. identity-relay can read every
 // identity and Secret of the management cluster; whoever writes a Credential (or an identity in their
@@ -63,7 +63,7 @@ export function admissionProblem(
 /** Whether `spec.allowedNamespaces` needs the Namespace's labels to decide (it has a selector). */
 export function needsNamespaceLabels(identity: KubeObject): boolean {
   const selector = getPath(identity, 'spec.allowedNamespaces.selector');
-  return isObject(selector) && hasTerms(selector);
+  return isRecord(selector) && hasTerms(selector);
 }
 
 /**
@@ -76,9 +76,9 @@ export function admits(
   namespace: string,
   labels: Record<string, string> | undefined,
 ): boolean {
-  if (!isObject(allowed)) return false;
+  if (!isRecord(allowed)) return false;
   const list = Array.isArray(allowed.list) ? allowed.list : [];
-  const selector = isObject(allowed.selector) ? allowed.selector : undefined;
+  const selector = isRecord(allowed.selector) ? allowed.selector : undefined;
   const selecting = selector !== undefined && hasTerms(selector);
   if (list.length === 0 && !selecting) return true;
   if (list.includes(namespace)) return true;
@@ -87,11 +87,11 @@ export function admits(
 
 /** A Kubernetes label selector (`matchLabels`, `matchExpressions` with In, NotIn, Exists, DoesNotExist) against labels. */
 export function selectorMatches(selector: Record<string, unknown>, labels: Record<string, string>): boolean {
-  const matchLabels = isObject(selector.matchLabels) ? selector.matchLabels : {};
+  const matchLabels = isRecord(selector.matchLabels) ? selector.matchLabels : {};
   for (const [key, value] of Object.entries(matchLabels)) if (labels[key] !== value) return false;
   const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
   return expressions.every((expression: unknown) => {
-    if (!isObject(expression) || typeof expression.key !== 'string') return false;
+    if (!isRecord(expression) || typeof expression.key !== 'string') return false;
     const values = Array.isArray(expression.values) ? expression.values : [];
     const has = Object.hasOwn(labels, expression.key);
     const value = labels[expression.key];
@@ -128,11 +128,7 @@ export function referenceProblem(
 }
 
 function hasTerms(selector: Record<string, unknown>): boolean {
-  const labels = isObject(selector.matchLabels) ? Object.keys(selector.matchLabels).length : 0;
+  const labels = isRecord(selector.matchLabels) ? Object.keys(selector.matchLabels).length : 0;
   const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions.length : 0;
   return labels + expressions > 0;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

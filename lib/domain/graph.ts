@@ -82,7 +82,30 @@ export interface CredentialInfo {
   name: string;
   region?: string;
   managed: boolean;
+  labels: Record<string, string>;
   identityRef: ObjectRef;
+  /** kcm's `status.ready`; absent (kcm's next API makes it optional) means not ready. */
+  ready: boolean;
+}
+
+/**
+ * The target of the management cluster itself, where kcm copies the identities of AccessManagement's
+ * Credential copies. Not a valid Region name (Region names are DNS labels), so the two never meet.
+ */
+export const MANAGEMENT_TARGET = '(management)';
+
+/** A target as people read it: `region eu-1`, or `the management cluster`. */
+export function targetName(target: string): string {
+  return target === MANAGEMENT_TARGET ? 'the management cluster' : `region ${target}`;
+}
+
+/**
+ * Where a Credential's identity is copied, as kcm decides: its Region, or the management cluster for a
+ * Credential labelled `managed` outside the system namespace (AccessManagement's copy); else nowhere.
+ */
+export function targetOf(credential: CredentialInfo, systemNamespace: string): string | undefined {
+  if (credential.region) return credential.region;
+  return credential.managed && credential.namespace !== systemNamespace ? MANAGEMENT_TARGET : undefined;
 }
 
 const credentialSchema = z.object({
@@ -101,20 +124,23 @@ const credentialSchema = z.object({
       namespace: z.string().optional(),
     }),
   }),
+  status: z.object({ ready: z.boolean().optional() }).optional(),
 });
 
 /** Reads a Credential; undefined for one that is malformed or being deleted (it needs no copies). */
 export function readCredential(object: KubeObject): CredentialInfo | undefined {
   const parsed = credentialSchema.safeParse(object);
   if (!parsed.success || parsed.data.metadata.deletionTimestamp) return undefined;
-  const { metadata, spec } = parsed.data;
+  const { metadata, spec, status } = parsed.data;
   const { namespace, ...identity } = spec.identityRef;
   return {
     namespace: metadata.namespace,
     name: metadata.name,
     ...(spec.region ? { region: spec.region } : {}),
     managed: metadata.labels?.[LABELS.managed] === 'true',
+    labels: metadata.labels ?? {},
     identityRef: namespace ? { ...identity, namespace } : identity,
+    ready: status?.ready === true,
   };
 }
 

@@ -114,3 +114,8 @@ export function isOlderSource(next: KubeObject, current: KubeObject | undefined)
   const currentAt = Date.parse(current?.metadata.annotations?.[ANNOTATIONS.sourceCreated] ?? '');
   return Number.isFinite(nextAt) && Number.isFinite(currentAt) && nextAt < currentAt;
 }
+
+/** Whether a value is a plain JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,11 +1,17 @@
-import { type CredentialInfo, findEntry, type IdentityEntry, referencesOf } from '../domain/graph.js';
+import {
+  type CredentialInfo,
+  findEntry,
+  type IdentityEntry,
+  MANAGEMENT_TARGET,
+  referencesOf,
+} from '../domain/graph.js';
 import {
   admissionProblem,
   identitySource,
   needsNamespaceLabels,
   referenceProblem,
 } from '../domain/graph-rules.js';
-import { type KubeObject, type ObjectRef, refKey } from '../domain/objects.js';
+import { type KubeObject, type ObjectRef, refKey, refOf } from '../domain/objects.js';
 import { describeError, RelayError } from '../errors.js';
 
 // One Credential's closure: its identity and everything that identity references, read from the
@@ -28,9 +34,11 @@ export interface ClosureItem {
   rewrites: string[];
 }
 
-/** A regional Credential and everything its identity needs, read from the management cluster. */
+/** A Credential with a target and everything its identity needs, read from the management cluster. */
 export interface CredentialClosure {
   credential: CredentialInfo;
+  /** The Region its copies go to, or MANAGEMENT_TARGET (AccessManagement's copy: the management cluster). */
+  target: string;
   items: ClosureItem[];
   /**
    * Why nothing is copied for it, one line each, named for what it is (`Refused: …`, `NotServed: …`,
@@ -39,6 +47,25 @@ export interface CredentialClosure {
   problems: string[];
   /** Refused by the graph rules (lib/domain/graph-rules.ts), rather than unreadable. */
   refused: boolean;
+}
+
+/** The key of the copy an item becomes in its target (its namespace may move to the Credential's). */
+export function copyKey(item: ClosureItem): string {
+  const ref = refOf(item.object);
+  if (item.namespace && ref.namespace) ref.namespace = item.namespace;
+  return refKey(ref);
+}
+
+/**
+ * The objects a Credential's target should hold for it. In the management cluster, an object whose
+ * copy would be itself (a cluster-scoped identity, a system-namespace Secret) is the source, not a copy.
+ */
+export function copyRefs(closure: CredentialClosure): ObjectRef[] {
+  return closure.items.flatMap((item) => {
+    const ref = refOf(item.object);
+    if (item.namespace && ref.namespace) ref.namespace = item.namespace;
+    return closure.target === MANAGEMENT_TARGET && refKey(ref) === refKey(refOf(item.object)) ? [] : [ref];
+  });
 }
 
 /** A failure that belongs to one Credential; rethrows one that is transient (the run is retried). */
@@ -68,17 +95,37 @@ class Stop {
   ) {}
 }
 
-/** Follows one Credential's identity and references under the graph rules; a problem stops only it. */
-export async function closureOf(credential: CredentialInfo, reader: Reader): Promise<CredentialClosure> {
+/**
+ * Follows one Credential's identity and references under the graph rules; a problem stops only it.
+ * `granted`: an AccessManagement rule distributes this Credential to its namespace, which admits a
+ * Secret-kind identity (a Secret has no `allowedNamespaces` of its own).
+ */
+export async function closureOf(
+  credential: CredentialInfo,
+  target: string,
+  reader: Reader,
+  options: { granted?: boolean } = {},
+): Promise<CredentialClosure> {
   try {
-    return { credential, items: await itemsOf(credential, reader), problems: [], refused: false };
+    const items = await itemsOf(credential, reader, options.granted ?? false);
+    return { credential, target, items, problems: [], refused: false };
   } catch (error) {
     if (!(error instanceof Stop)) throw error;
-    return { credential, items: [], problems: [error.message], refused: error.refused };
+    return stopped(credential, target, error.message, error.refused);
   }
 }
 
-async function itemsOf(credential: CredentialInfo, reader: Reader): Promise<ClosureItem[]> {
+/** A Credential that gets nothing, and why (one line, named for what it is). */
+export function stopped(
+  credential: CredentialInfo,
+  target: string,
+  problem: string,
+  refused: boolean,
+): CredentialClosure {
+  return { credential, target, items: [], problems: [problem], refused };
+}
+
+async function itemsOf(credential: CredentialInfo, reader: Reader, granted: boolean): Promise<ClosureItem[]> {
   const id = credential.identityRef;
   const context = `spec.identityRef of Credential ${credential.namespace}/${credential.name}`;
   if (!findEntry(reader.entries, id.apiVersion, id.kind))
@@ -102,7 +149,7 @@ async function itemsOf(credential: CredentialInfo, reader: Reader): Promise<Clos
     if (seen.has(key)) return;
     seen.add(key);
     const object = await readOne(reader, ref, context);
-    if (depth === 0 && mode === 'platform') {
+    if (depth === 0 && mode === 'platform' && !(granted && isSecret(object))) {
       const labels = needsNamespaceLabels(object)
         ? await reader.namespaceLabels(credential.namespace).catch((error: unknown) => {
             throw new Stop(describeError(unitError(error)), false);
@@ -129,6 +176,10 @@ async function itemsOf(credential: CredentialInfo, reader: Reader): Promise<Clos
   // A namespaced identity's copy goes into the Credential's namespace, wherever it was read (as kcm does).
   await visit(source.ref, 0, source.ref.namespace ? credential.namespace : undefined);
   return items;
+}
+
+function isSecret(object: KubeObject): boolean {
+  return object.apiVersion === 'v1' && object.kind === 'Secret';
 }
 
 /** A kind's scope; a kind the cluster does not serve (or will not describe) stops the Credential. */

@@ -1,4 +1,4 @@
-import type { RegionInfo } from '../domain/graph.js';
+import { MANAGEMENT_TARGET, type RegionInfo, targetName } from '../domain/graph.js';
 import { type KubeObject, LABELS, refKey, refOf } from '../domain/objects.js';
 import {
   buildCopy,
@@ -12,7 +12,9 @@ import {
 import { guardedTry, WRITE_ATTEMPTS } from '../domain/retry.js';
 import { describeError, Forbidden, RelayError, TransientFailure, WriteConflict } from '../errors.js';
 import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
-import type { ClosureItem, CredentialClosure, Graph } from './graph.js';
+import { copyKey } from './closure.js';
+import type { CredentialClosure, Graph } from './graph.js';
+import { checkTarget } from './target-checks.js';
 
 // One region's convergence: what it should hold, the plan, and the guarded writes.
 
@@ -42,8 +44,9 @@ export interface DistributeDeps {
 /** Time kept back at the end of an invocation to finish a write in flight and report the batch. */
 export const DEADLINE_RESERVE_MS = 3_000;
 
-/** One region's outcome: the plan (executed unless dry-run) or the one-line reason it failed. */
+/** One target's outcome: the plan (executed unless dry-run) or the one-line reason it failed. */
 export interface RegionResult {
+  /** A Region's name, or MANAGEMENT_TARGET. */
   region: string;
   actions: PlannedAction[];
   error?: string;
@@ -53,13 +56,18 @@ export interface RegionResult {
 /** A plan step as shown to people: never a value, only names, operations and hashes. */
 export interface PlannedAction {
   op: RegionAction['op'];
+  /** The object's key (refKey), to match it by; `object` is for people. */
+  key: string;
   object: string;
   hash?: string;
   previousHash?: string;
   detail?: string;
 }
 
-/** Converges one region to the management graph: reads, plans, writes in order, guarded (see execute). */
+/**
+ * Converges one target (a Region, or the management cluster for AccessManagement's copies) to the
+ * management graph: checks the target, reads, plans, writes in order, guarded (see execute).
+ */
 export async function convergeRegion(
   deps: DistributeDeps,
   graph: Graph,
@@ -70,10 +78,23 @@ export async function convergeRegion(
   /** Keys of the only objects to converge; undefined converges every object of the region. */
   only: Set<string> | undefined,
 ): Promise<RegionResult> {
-  const info = graph.regions.get(region) as RegionInfo;
-  const cluster = await connectRegion(deps, info);
-  const closures = graph.closures.filter((c) => c.credential.region === region);
-  const desired = desiredCopies(closures, deps.now(), only);
+  const management = region === MANAGEMENT_TARGET;
+  const cluster = management ? deps.mgmt : await connectRegion(deps, graph.regions.get(region) as RegionInfo);
+  const closures = graph.closures.filter((c) => c.target === region);
+  const now = deps.now();
+  // The reads of what the target holds start alongside its checks (which may only drop Credentials).
+  const wanted = desiredCopies(closures, now, only, management);
+  const existing = new Map<string, KubeObject | undefined>();
+  const reads = Promise.all(
+    wanted.map(async (copy) => {
+      const ref = refOf(copy.object);
+      existing.set(refKey(ref), await cluster.get(ref));
+    }),
+  );
+  await Promise.all([checkTarget(cluster, region, closures), reads]);
+  const desired = closures.some((c) => c.problems.length > 0)
+    ? desiredCopies(closures, now, only, management)
+    : wanted;
   // A Credential whose objects could not be read keeps its copies: its label counts as known, not active.
   const active = new Set(
     closures
@@ -81,13 +102,6 @@ export async function convergeRegion(
       .map((c) => credentialLabelKey(c.credential.namespace, c.credential.name)),
   );
 
-  const existing = new Map<string, KubeObject | undefined>();
-  await Promise.all(
-    desired.map(async (copy) => {
-      const ref = refOf(copy.object);
-      existing.set(refKey(ref), await cluster.get(ref));
-    }),
-  );
   const namespaces = new Set([
     deps.systemNamespace,
     ...closures.map((c) => c.credential.namespace),
@@ -97,6 +111,8 @@ export async function convergeRegion(
     if (copy.object.metadata.namespace) namespaces.add(copy.object.metadata.namespace);
   const labelled = extraNamespaces ? await labelledObjects(cluster, graph, namespaces, deps.log) : [];
   const plan = planRegion({ desired, existing, labelled, active, known: graph.credentialLabels });
+  // As kcm's EnsureNamespace: a copy's namespace that the region lacks is created first.
+  if (!management) plan.unshift(...(await missingNamespaces(cluster, plan)));
 
   if (!dryRun) {
     const replan = (copy: DesiredCopy, fresh: KubeObject | undefined) =>
@@ -115,7 +131,7 @@ export async function convergeRegion(
   }
   const actions = plan.map(toPlanned);
   const writes = actions.filter((a) => isWrite(a.op)).length;
-  deps.log.info('region converged', { region, writes, dryRun, objects: actions.length });
+  deps.log.info('region converged', { region: targetName(region), writes, dryRun, objects: actions.length });
   return { region, actions };
 }
 
@@ -139,12 +155,35 @@ async function execute(
       else if (step.op === 'delete') await cluster.delete(step.ref);
       return step;
     } catch (error) {
+      // A namespace created meanwhile by someone else is as good as our own.
+      if (error instanceof WriteConflict && step.ref.kind === 'Namespace') return step;
       if (!(error instanceof WriteConflict) || !replan || attempt >= WRITE_ATTEMPTS) throw error;
       step = replan(await cluster.get(step.ref));
       if (!guardedTry(attempt + 1) && step.op === 'update')
         step = { ...step, object: unguarded(step.object) };
     }
   }
+}
+
+/** A create step for every namespace the plan creates copies in that the cluster does not have. */
+async function missingNamespaces(cluster: Cluster, plan: RegionAction[]): Promise<RegionAction[]> {
+  const namespaces = new Set(
+    plan.flatMap((a) => (a.op === 'create' && a.ref.namespace ? [a.ref.namespace] : [])),
+  );
+  const steps = await Promise.all(
+    [...namespaces].map(async (name): Promise<RegionAction | undefined> => {
+      const ref = { apiVersion: 'v1', kind: 'Namespace', name };
+      // Without the right to read Namespaces (an older regional RBAC), the write itself will tell.
+      const found = await cluster.get(ref).catch((error: unknown) => {
+        if (error instanceof Forbidden) return ref;
+        throw error;
+      });
+      if (found) return undefined;
+      const object: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+      return { op: 'create', ref, object, hash: '', tier: Number.MAX_SAFE_INTEGER };
+    }),
+  );
+  return steps.filter((step): step is RegionAction => step !== undefined);
 }
 
 function unguarded(object: KubeObject): KubeObject {
@@ -182,15 +221,17 @@ export async function connectRegion(
   );
 }
 
-/** The key of the copy an item becomes in a region (its namespace may move to the Credential's). */
-export function copyKey(item: ClosureItem): string {
-  const ref = refOf(item.object);
-  if (item.namespace && ref.namespace) ref.namespace = item.namespace;
-  return refKey(ref);
-}
-
-/** Every object the region's Credentials need, merged so each carries the labels of all its Credentials. */
-function desiredCopies(closures: CredentialClosure[], now: Date, only?: Set<string>): DesiredCopy[] {
+/**
+ * Every object the target's Credentials need, merged so each carries the labels of all its Credentials.
+ * In the management cluster an object whose copy would be itself (a cluster-scoped identity, a Secret of
+ * the system namespace) is the source, not a copy: it is left alone, as kcm leaves it.
+ */
+function desiredCopies(
+  closures: CredentialClosure[],
+  now: Date,
+  only: Set<string> | undefined,
+  management: boolean,
+): DesiredCopy[] {
   const merged = new Map<
     string,
     {
@@ -204,6 +245,7 @@ function desiredCopies(closures: CredentialClosure[], now: Date, only?: Set<stri
     for (const item of closure.items) {
       const key = copyKey(item);
       if (only && !only.has(key)) continue;
+      if (management && key === refKey(refOf(item.object))) continue;
       const entry = merged.get(key) ?? { closure, item, credentials: [] };
       // Build from a read object: another Credential's item may hold the same Secret by name only.
       if (!entry.item.loaded && item.loaded) Object.assign(entry, { closure, item });
@@ -268,25 +310,28 @@ async function labelledObjects(
 
 function toPlanned(action: RegionAction): PlannedAction {
   const { ref } = action;
-  const object = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+  const named = {
+    key: refKey(ref),
+    object: `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`,
+  };
   switch (action.op) {
     case 'create':
-      return { op: action.op, object, hash: action.hash };
+      return { op: action.op, ...named, ...(action.hash ? { hash: action.hash } : {}) };
     case 'update':
       return {
         op: action.op,
-        object,
+        ...named,
         hash: action.hash,
         ...(action.previousHash ? { previousHash: action.previousHash } : {}),
       };
     case 'noop':
-      return { op: action.op, object, hash: action.hash };
+      return { op: action.op, ...named, hash: action.hash };
     case 'skip-unmanaged':
     case 'skip-older':
-      return { op: action.op, object, detail: action.reason };
+      return { op: action.op, ...named, detail: action.reason };
     case 'release':
-      return { op: action.op, object, detail: `remove ${action.labels.join(', ')}` };
+      return { op: action.op, ...named, detail: `remove ${action.labels.join(', ')}` };
     case 'delete':
-      return { op: action.op, object };
+      return { op: action.op, ...named };
   }
 }

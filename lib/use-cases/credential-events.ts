@@ -1,7 +1,9 @@
+import { targetName } from '../domain/graph.js';
 import type { KubeObject } from '../domain/objects.js';
 import { isWrite } from '../domain/regional.js';
 import { describeError } from '../errors.js';
 import type { Cluster, ClusterEvent, Log, MetricsSink } from '../ports.js';
+import { copyKey } from './closure.js';
 import type { RegionResult } from './converge-region.js';
 import type { CredentialClosure } from './graph.js';
 
@@ -9,7 +11,7 @@ const MAX_MESSAGE = 1000;
 
 /**
  * Records `kubectl describe credential` Events for a distribution: Normal `CredentialDistributed` on each
- * Credential of a region where copies were written, Warning `DistributionFailed` where its region
+ * Credential whose own copies were written (naming them), Warning `DistributionFailed` where its target
  * failed. A region with nothing to write records nothing (a sweep must not flood Events). A Credential
  * of a converged region that gets nothing (refused by the graph rules, or its objects unreadable) gets a
  * Warning `CredentialRefused` or `IdentityUnavailable` with the reason and the fix, and counts in the
@@ -24,7 +26,7 @@ export async function recordCredentialEvents(
   const records: Array<Promise<void>> = [];
   const converged = new Set(regions.map((r) => r.region));
   for (const closure of closures) {
-    if (closure.problems.length === 0 || !converged.has(closure.credential.region ?? '')) continue;
+    if (closure.problems.length === 0 || !converged.has(closure.target)) continue;
     const reason = problemReason(closure);
     deps.metrics?.count('CredentialProblems', 1, { Reason: reason });
     deps.log.warn('credential not served', {
@@ -32,24 +34,27 @@ export async function recordCredentialEvents(
       reason,
       problems: closure.problems,
     });
-    const message = `nothing copied to region ${closure.credential.region}: ${closure.problems.join('; ')}`;
+    const message = `nothing copied to ${targetName(closure.target)}: ${closure.problems.join('; ')}`;
     records.push(record(deps, closure.credential, { type: 'Warning', reason, message: clip(message) }));
   }
   for (const region of regions) {
-    const written = region.actions.filter((a) => isWrite(a.op));
-    const event: ClusterEvent | undefined = region.error
-      ? { type: 'Warning', reason: 'DistributionFailed', message: `region ${region.region}: ${region.error}` }
-      : written.length > 0
-        ? {
-            type: 'Normal',
-            reason: 'CredentialDistributed',
-            message: `region ${region.region}: ${written.map((a) => `${a.op} ${a.object}`).join(', ')}`,
-          }
-        : undefined;
-    if (!event) continue;
-    event.message = clip(event.message);
-    const served = closures.filter((c) => c.credential.region === region.region && c.problems.length === 0);
-    for (const { credential } of served) records.push(record(deps, credential, event));
+    const where = targetName(region.region);
+    const served = closures.filter((c) => c.target === region.region && c.problems.length === 0);
+    for (const closure of served) {
+      // Only where it is true: a Credential hears of the writes to its own objects, not its neighbours'.
+      const own = new Set(closure.items.map(copyKey));
+      const written = region.actions.filter((a) => isWrite(a.op) && own.has(a.key));
+      const event: ClusterEvent | undefined = region.error
+        ? { type: 'Warning', reason: 'DistributionFailed', message: `${where}: ${region.error}` }
+        : written.length > 0
+          ? {
+              type: 'Normal',
+              reason: 'CredentialDistributed',
+              message: `${where}: ${written.map((a) => `${a.op} ${a.object}`).join(', ')}`,
+            }
+          : undefined;
+      if (event) records.push(record(deps, closure.credential, { ...event, message: clip(event.message) }));
+    }
   }
   await Promise.all(records);
 }

@@ -1,17 +1,17 @@
 import type { KubeObject } from '../domain/objects.js';
 import { describeError, RelayError } from '../errors.js';
+import { copyKey } from './closure.js';
 import { settleAll } from './concurrency.js';
 import {
   connectRegion,
   convergeRegion,
-  copyKey,
   DEADLINE_RESERVE_MS,
   type DistributeDeps,
   type PlannedAction,
   type RegionResult,
 } from './converge-region.js';
 import { recordCredentialEvents } from './credential-events.js';
-import { type Graph, loadGraph, loadSecrets } from './graph.js';
+import { allTargets, type Graph, hasTarget, loadGraph, loadSecrets } from './graph.js';
 
 export type { DistributeDeps, PlannedAction, RegionResult };
 export { connectRegion, DEADLINE_RESERVE_MS };
@@ -46,9 +46,7 @@ export async function distribute(
   // read and written, and nothing can need cleaning up. Every other change, and the sweep, converges
   // whole regions, clean-up included.
   const cleanUp = changes.some((c) => c.kind !== 'secret');
-  const inTargets = graph.closures.filter(
-    (c) => c.credential.region !== undefined && targets.has(c.credential.region),
-  );
+  const inTargets = graph.closures.filter((c) => targets.has(c.target));
   const focus = cleanUp
     ? inTargets
     : inTargets.filter((c) => c.items.some((i) => changes.some((ch) => matches(ch, i.object))));
@@ -87,7 +85,7 @@ function ownCopy(graph: Graph): Graph {
   };
 }
 
-/** The regions a set of changes can touch. */
+/** The targets (Regions, and the management cluster for AccessManagement's copies) a set of changes can touch. */
 export function affectedRegions(graph: Graph, changes: Change[]): Set<string> {
   const regions = new Set<string>();
   for (const change of changes) {
@@ -96,26 +94,24 @@ export function affectedRegions(graph: Graph, changes: Change[]): Set<string> {
       // left copies anywhere, so every region is checked.
       const region = graph.closures.find(
         (c) => c.credential.namespace === change.namespace && c.credential.name === change.name,
-      )?.credential.region;
+      )?.target;
       if (region) regions.add(region);
-      else for (const name of graph.regions.keys()) regions.add(name);
+      else for (const name of allTargets(graph)) regions.add(name);
       continue;
     }
     if (change.kind === 'all') {
-      for (const name of graph.regions.keys()) regions.add(name);
+      for (const name of allTargets(graph)) regions.add(name);
       continue;
     }
     if (change.kind === 'region') {
-      if (graph.regions.has(change.name)) regions.add(change.name);
+      if (hasTarget(graph, change.name)) regions.add(change.name);
       continue;
     }
     for (const closure of graph.closures) {
-      if (closure.items.some((item) => matches(change, item.object)) && closure.credential.region) {
-        regions.add(closure.credential.region);
-      }
+      if (closure.items.some((item) => matches(change, item.object))) regions.add(closure.target);
     }
   }
-  return new Set([...regions].filter((name) => graph.regions.has(name)));
+  return new Set([...regions].filter((name) => hasTarget(graph, name)));
 }
 
 function matches(change: Change, object: KubeObject): boolean {

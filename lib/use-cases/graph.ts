@@ -1,16 +1,26 @@
+import { grantsCredential } from '../domain/access-management.js';
 import {
   type CredentialInfo,
   type IdentityEntry,
   identityEntries,
+  MANAGEMENT_TARGET,
   type RegionInfo,
   readCredential,
   readRegion,
+  targetOf,
 } from '../domain/graph.js';
 import { apiVersionOf, type KubeObject, type ObjectRef, refKey, refOf } from '../domain/objects.js';
 import { credentialLabelKey } from '../domain/regional.js';
-import { describeError, RelayError } from '../errors.js';
+import { describeError, NotServed, RelayError } from '../errors.js';
 import type { Cluster } from '../ports.js';
-import { type ClosureItem, type CredentialClosure, closureOf, unitError } from './closure.js';
+import {
+  type ClosureItem,
+  type CredentialClosure,
+  closureOf,
+  type Reader,
+  stopped,
+  unitError,
+} from './closure.js';
 
 export type { ClosureItem, CredentialClosure };
 
@@ -23,12 +33,30 @@ export interface Graph {
   credentialLabels: Set<string>;
 }
 
-/** Reads ProviderInterfaces, Regions and Credentials, and follows every regional Credential's references. */
+/** Whether a target is one the graph knows: a Region, or the management cluster itself. */
+export function hasTarget(graph: Graph, name: string): boolean {
+  return name === MANAGEMENT_TARGET || graph.regions.has(name);
+}
+
+/** Every target: the Regions, and the management cluster (AccessManagement's copies). */
+export function allTargets(graph: Graph): string[] {
+  return [...graph.regions.keys(), MANAGEMENT_TARGET];
+}
+
+/**
+ * Reads ProviderInterfaces, Regions, Credentials and AccessManagements, and follows the references of
+ * every Credential with a target: a Region, or the management cluster for AccessManagement's copies.
+ */
 export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise<Graph> {
-  const [providerInterfaces, regionObjects, credentialObjects] = await Promise.all([
+  const [providerInterfaces, regionObjects, credentialObjects, accessManagements] = await Promise.all([
     mgmt.list('k0rdent.mirantis.com/v1beta1', 'ProviderInterface'),
     mgmt.list('k0rdent.mirantis.com/v1beta1', 'Region'),
     mgmt.list('k0rdent.mirantis.com/v1beta1', 'Credential'),
+    // A kcm without AccessManagement grants nothing.
+    mgmt.list('k0rdent.mirantis.com/v1beta1', 'AccessManagement').catch((error: unknown) => {
+      if (error instanceof NotServed) return [];
+      throw error;
+    }),
   ]);
   const entries = identityEntries(providerInterfaces);
   const regions = new Map<string, RegionInfo>();
@@ -59,11 +87,15 @@ export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise
   };
 
   const all = credentialObjects.map(readCredential).filter((c): c is CredentialInfo => c !== undefined);
-  const credentials = all.filter((c) => c.region !== undefined);
+  const reader: Reader = { entries, systemNamespace, scopes, read, stubs, namespaceLabels };
+  const sources = new Map(all.filter((c) => c.namespace === systemNamespace).map((c) => [c.name, c]));
   const closures = await Promise.all(
-    credentials.map((credential) =>
-      closureOf(credential, { entries, systemNamespace, scopes, read, stubs, namespaceLabels }),
-    ),
+    all.flatMap((credential) => {
+      const target = targetOf(credential, systemNamespace);
+      if (target === undefined) return [];
+      if (target !== MANAGEMENT_TARGET) return [closureOf(credential, target, reader)];
+      return [accessCopyClosure(credential, sources.get(credential.name), accessManagements, reader)];
+    }),
   );
   // A refused Credential counts as gone: copies it got before (under older, looser rules) are released
   // and deleted. One whose objects are only unreadable keeps its copies until they can be read again.
@@ -76,6 +108,48 @@ export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise
     all.map((c) => credentialLabelKey(c.namespace, c.name)).filter((label) => !refused.has(label)),
   );
   return { entries, regions, closures, credentialLabels };
+}
+
+/**
+ * AccessManagement's copy of a system-namespace Credential. As kcm does, its identity is read from the
+ * system namespace, and named by the source Credential (the copy's own spec is its namespace's to edit);
+ * it is served only where an AccessManagement rule distributes that Credential to the copy's namespace.
+ */
+async function accessCopyClosure(
+  copy: CredentialInfo,
+  source: CredentialInfo | undefined,
+  accessManagements: KubeObject[],
+  reader: Reader,
+): Promise<CredentialClosure> {
+  const name = `${copy.namespace}/${copy.name}`;
+  if (!source)
+    return stopped(
+      copy,
+      MANAGEMENT_TARGET,
+      `NotFound: Credential ${name} is labelled managed but the system namespace has no Credential ${copy.name} to copy its identity from: delete the copy, or restore ${reader.systemNamespace}/${copy.name}`,
+      false,
+    );
+  let labels: Record<string, string> | undefined;
+  try {
+    labels = await reader.namespaceLabels(copy.namespace);
+  } catch (error) {
+    return stopped(copy, MANAGEMENT_TARGET, describeError(unitError(error)), false);
+  }
+  const granted = grantsCredential(
+    accessManagements,
+    { name: source.name, labels: source.labels },
+    { name: copy.namespace, labels: labels ?? {} },
+  );
+  if (!granted)
+    return stopped(
+      copy,
+      MANAGEMENT_TARGET,
+      `Refused: Credential ${name} is labelled managed, but no AccessManagement rule distributes Credential ${copy.name} to namespace ${copy.namespace}: add the namespace to an access rule's targetNamespaces, or remove the label`,
+      true,
+    );
+  return closureOf({ ...copy, identityRef: source.identityRef }, MANAGEMENT_TARGET, reader, {
+    granted: true,
+  });
 }
 
 /** Lists every non-core identity kind the ProviderInterfaces name, indexed by object; unserved kinds are left out. */

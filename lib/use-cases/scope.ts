@@ -3,7 +3,7 @@ import { type KubeObject, LABELS } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
 import { describeError, InvalidInput } from '../errors.js';
 import type { Cluster } from '../ports.js';
-import { type CredentialClosure, type Graph, loadGraph } from './graph.js';
+import { allTargets, type CredentialClosure, type Graph, hasTarget, loadGraph } from './graph.js';
 
 /** What an on-call command looks at: everything, one bound Secret, one Credential or one Region. */
 export type Scope =
@@ -54,21 +54,18 @@ export async function resolveScope(deps: ScopeDeps, scope: Scope): Promise<Scope
     );
     if (closures.length === 0)
       throw new InvalidInput(
-        `Credential ${scope.namespace}/${scope.name} not found in the management cluster, or it has no spec.region`,
+        `Credential ${scope.namespace}/${scope.name} not found in the management cluster, or it has neither spec.region nor AccessManagement's managed label`,
       );
   } else if (scope.kind === 'region') {
-    if (!graph.regions.has(scope.name))
+    if (!hasTarget(graph, scope.name))
       throw new InvalidInput(
         `Region ${scope.name} not found in the management cluster (or it names no kubeconfig)`,
       );
-    closures = closures.filter((c) => c.credential.region === scope.name);
+    closures = closures.filter((c) => c.target === scope.name);
   }
   if (scope.kind === 'credential' || scope.kind === 'region')
     bindings = bound.filter((b) => closures.some((c) => usesSecret(c, ...splitName(b.name))));
-  const regions =
-    scope.kind === 'all'
-      ? [...graph.regions.keys()]
-      : [...new Set(closures.map((c) => c.credential.region ?? ''))].filter((r) => graph.regions.has(r));
+  const regions = scope.kind === 'all' ? allTargets(graph) : [...new Set(closures.map((c) => c.target))];
   if (scope.kind === 'region' && !regions.includes(scope.name)) regions.push(scope.name);
   return { graph, bindings, closures, regions: regions.sort() };
 }

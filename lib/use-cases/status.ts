@@ -1,7 +1,9 @@
-import { ANNOTATIONS, type KubeObject, refOf } from '../domain/objects.js';
+import { MANAGEMENT_TARGET } from '../domain/graph.js';
+import { ANNOTATIONS, type KubeObject, refKey } from '../domain/objects.js';
 import { isWrite } from '../domain/regional.js';
 import { describeError } from '../errors.js';
 import type { SecretSource } from '../ports.js';
+import { copyRefs } from './closure.js';
 import { settleAll } from './concurrency.js';
 import { problemReason } from './credential-events.js';
 import {
@@ -38,11 +40,14 @@ export interface CopyStatus {
   drift: boolean;
 }
 
-/** A regional Credential: each object its identity needs, in its region. */
+/** A Credential with a target: each object its identity needs, as its target holds it. */
 export interface CredentialStatus {
   credential: string;
+  /** Its Region, or `(management)` for AccessManagement's copy. */
   region: string;
   identity: string;
+  /** kcm's `status.ready` (absent: false). */
+  ready: boolean;
   state: 'ok' | 'drift' | 'error';
   error?: string;
   objects: CopyStatus[];
@@ -139,15 +144,18 @@ async function credentialStatus(
   byRegion: Map<string, RegionResult>,
 ): Promise<CredentialStatus> {
   const { credential } = closure;
-  const region = credential.region ?? '';
+  const region = closure.target;
   const id = credential.identityRef;
   const base = {
     credential: `${credential.namespace}/${credential.name}`,
     region,
     identity: `${id.kind} ${id.namespace ? `${id.namespace}/` : ''}${id.name}`,
+    ready: credential.ready,
   };
+  const management = region === MANAGEMENT_TARGET;
   const info = state.graph.regions.get(region);
-  if (!info) return { ...base, state: 'error', error: `Region ${region} not found`, objects: [] };
+  if (!info && !management)
+    return { ...base, state: 'error', error: `Region ${region} not found`, objects: [] };
   // Led by the Event's reason (CredentialRefused, IdentityUnavailable): the same word `kubectl describe` shows.
   if (closure.problems.length > 0)
     return {
@@ -157,16 +165,12 @@ async function credentialStatus(
       objects: [],
     };
   const result = byRegion.get(region);
-  const copies = closure.items.map((item) => {
-    const ref = refOf(item.object);
-    if (item.namespace && ref.namespace) ref.namespace = item.namespace;
-    return ref;
-  });
+  const copies = copyRefs(closure);
   let held: Array<KubeObject | undefined> = [];
   let error = result?.error;
   if (!error) {
     try {
-      const cluster = await connectRegion(deps, info);
+      const cluster = info ? await connectRegion(deps, info) : deps.mgmt;
       held = await Promise.all(copies.map((ref) => cluster.get(ref)));
     } catch (readError) {
       error = describeError(readError);
@@ -174,7 +178,7 @@ async function credentialStatus(
   }
   const objects = copies.map((ref, index): CopyStatus => {
     const object = `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
-    const action = result?.actions.find((a) => a.object === object);
+    const action = result?.actions.find((a) => a.key === refKey(ref));
     const annotations = held[index]?.metadata.annotations ?? {};
     return {
       object,

@@ -60,10 +60,12 @@ export class Bench {
       });
   }
 
-  /** The system namespace in every cluster and the ProviderInterfaces in mgmt. */
+  /** The system namespace and kcm's ProviderInterfaces in every cluster (kcm looks identities up in the target). */
   async prepare(): Promise<void> {
-    for (const cluster of Object.keys(this.info.clusters)) await this.namespace(cluster, SYSTEM);
-    await this.apply('mgmt', PROVIDER_INTERFACES);
+    for (const cluster of Object.keys(this.info.clusters)) {
+      await this.namespace(cluster, SYSTEM);
+      await this.apply(cluster, PROVIDER_INTERFACES);
+    }
   }
 
   /** A Region served by a testbed cluster; `edit` may change its kubeconfig text (another server). */

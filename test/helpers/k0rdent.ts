@@ -55,10 +55,15 @@ export async function applyAll(cluster: string, objects: KubeObject[]): Promise<
     await api.patch(object, undefined, undefined, 'test-harness', true, PatchStrategy.ServerSideApply);
 }
 
-/** The system namespace everywhere and the ProviderInterfaces in mgmt: the k0rdent ground every test stands on. */
+/**
+ * The system namespace and kcm's ProviderInterfaces in every cluster (kcm looks an identity up in the
+ * target): the k0rdent ground every test stands on.
+ */
 export async function prepareK0rdent(): Promise<void> {
-  for (const cluster of ['mgmt', 'region-a', 'region-b']) await ensureNamespace(cluster, SYSTEM_NAMESPACE);
-  await applyAll('mgmt', PROVIDER_INTERFACES);
+  for (const cluster of ['mgmt', 'region-a', 'region-b']) {
+    await ensureNamespace(cluster, SYSTEM_NAMESPACE);
+    await applyAll(cluster, PROVIDER_INTERFACES);
+  }
 }
 
 const createdRegions = new Set<string>();

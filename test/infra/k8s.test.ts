@@ -30,6 +30,7 @@ const management = [
   ...load('management/rbac.yaml'),
   ...load('management/secrets-role.yaml'),
   ...load('management/kubeconfig-role.yaml'),
+  ...load('management/access-copies-role.yaml'),
 ];
 const regional = [...load('regional/rbac.yaml'), ...load('regional/token-secret-policy.yaml')];
 
@@ -75,7 +76,7 @@ describe('management RBAC', () => {
     expect(rulesOf(management, 'ClusterRole')).toEqual([
       {
         apiGroups: ['k0rdent.mirantis.com'],
-        resources: ['credentials', 'regions', 'providerinterfaces'],
+        resources: ['credentials', 'regions', 'providerinterfaces', 'accessmanagements'],
         verbs: ['get', 'list'],
       },
       expect.objectContaining({ apiGroups: ['infrastructure.cluster.x-k8s.io'], verbs: ['get', 'list'] }),
@@ -90,6 +91,22 @@ describe('management RBAC', () => {
     expect(role?.metadata?.namespace).toBe('kcm-system');
     expect(role?.rules).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'patch'] },
+    ]);
+  });
+
+  it('writes AccessManagement copies (Secrets, the namespaced identity kind) only through a per-namespace Role', () => {
+    const role = management.find(
+      (d) => d.kind === 'Role' && d.metadata?.name === 'identity-relay-access-copies',
+    );
+    const writes = ['get', 'list', 'create', 'patch', 'delete'];
+
+    expect(role?.rules).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: writes },
+      {
+        apiGroups: ['infrastructure.cluster.x-k8s.io'],
+        resources: ['azureclusteridentities'],
+        verbs: writes,
+      },
     ]);
   });
 
@@ -110,6 +127,9 @@ describe('regional RBAC', () => {
 
     expect(rulesOf(regional, 'ClusterRole')).toEqual([
       expect.objectContaining({ apiGroups: ['infrastructure.cluster.x-k8s.io'], verbs: writes }),
+      // kcm's lookups in the target, and its EnsureNamespace: read ProviderInterfaces, create a missing namespace.
+      { apiGroups: ['k0rdent.mirantis.com'], resources: ['providerinterfaces'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'create'] },
     ]);
     expect(regional.filter((d) => d.kind === 'Role').map((d) => [d.metadata?.namespace, d.rules])).toEqual([
       ['kcm-system', [{ apiGroups: [''], resources: ['secrets'], verbs: writes }]],

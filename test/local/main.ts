@@ -120,6 +120,8 @@ try {
         spec: { kubeConfig: { name: `${name}-kubeconfig`, key: 'value' } },
       },
     ];
+    // kcm looks an identity up in the target: every region has the ProviderInterfaces too.
+    for (const regionCluster of ['region-a', 'region-b']) await apply(regionCluster, PROVIDER_INTERFACES);
     await apply('mgmt', [
       ...PROVIDER_INTERFACES,
       ...region('region-a'),

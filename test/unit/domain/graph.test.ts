@@ -3,9 +3,12 @@ import {
   findEntry,
   type IdentityReference,
   identityEntries,
+  MANAGEMENT_TARGET,
   readCredential,
   readRegion,
   referencesOf,
+  targetName,
+  targetOf,
 } from '../../../lib/domain/graph.js';
 import type { KubeObject } from '../../../lib/domain/objects.js';
 
@@ -241,7 +244,9 @@ describe('readCredential', () => {
     name: 'aws',
     region: 'eu',
     managed: true,
+    labels: { 'k0rdent.mirantis.com/managed': 'true' },
     identityRef: { apiVersion: AZURE, kind: 'AzureClusterIdentity', name: 'azure', namespace: 'ids' },
+    ready: false,
   };
   const tweak = (metadata: object, spec: object): KubeObject => ({
     ...baseline,
@@ -255,12 +260,20 @@ describe('readCredential', () => {
     ['a regional, managed Credential', baseline, expected],
     ['a Credential without a region', tweak({}, { region: undefined }), withoutRegion],
     ['a Credential with an empty region', tweak({}, { region: '' }), withoutRegion],
-    ['a Credential without labels', tweak({ labels: undefined }, {}), { ...expected, managed: false }],
+    [
+      'a Credential without labels',
+      tweak({ labels: undefined }, {}),
+      { ...expected, managed: false, labels: {} },
+    ],
     [
       'a Credential whose managed label is not "true"',
       tweak({ labels: { 'k0rdent.mirantis.com/managed': 'yes' } }, {}),
-      { ...expected, managed: false },
+      { ...expected, managed: false, labels: { 'k0rdent.mirantis.com/managed': 'yes' } },
     ],
+    // kcm's next API makes status.ready optional: absent is not ready, wherever it is read.
+    ['a ready Credential', { ...baseline, status: { ready: true } }, { ...expected, ready: true }],
+    ['a Credential with a status but no ready', { ...baseline, status: {} }, expected],
+    ['a Credential that is not ready', { ...baseline, status: { ready: false } }, expected],
     [
       'an identityRef without a namespace',
       tweak({}, { identityRef: refWithoutNamespace }),
@@ -285,6 +298,48 @@ describe('readCredential', () => {
 
     // Assess
     expect(credential).toBeUndefined();
+  });
+});
+
+describe('targetOf', () => {
+  const credential = (namespace: string, managed: boolean, region?: string) => ({
+    namespace,
+    name: 'c',
+    managed,
+    labels: {},
+    identityRef: { apiVersion: 'v1', kind: 'Secret', name: 's' },
+    ready: true,
+    ...(region ? { region } : {}),
+  });
+
+  it.each([
+    ['a regional Credential: its Region', credential('team-a', false, 'eu'), 'eu'],
+    ['a managed regional Credential: its Region', credential('team-a', true, 'eu'), 'eu'],
+    [
+      "AccessManagement's copy (managed, no region, a tenant namespace): the management cluster",
+      credential('team-a', true),
+      MANAGEMENT_TARGET,
+    ],
+    [
+      'a managed Credential of the system namespace: nowhere (it is the source)',
+      credential(SYSTEM, true),
+      undefined,
+    ],
+    ['an unmanaged Credential without a region: nowhere', credential('team-a', false), undefined],
+  ])('%s', (_case, input, target) => {
+    // Act
+    const result = targetOf(input, SYSTEM);
+
+    // Assess
+    expect(result).toBe(target);
+  });
+
+  it('names a Region and the management cluster apart', () => {
+    // Act
+    const names = [targetName('eu'), targetName(MANAGEMENT_TARGET)];
+
+    // Assess
+    expect(names).toStrictEqual(['region eu', 'the management cluster']);
   });
 });
 
