@@ -10,7 +10,7 @@ import {
   type RegionAction,
 } from '../domain/regional.js';
 import { guardedTry, WRITE_ATTEMPTS } from '../domain/retry.js';
-import { describeError, Forbidden, RelayError, TransientFailure, WriteConflict } from '../errors.js';
+import { describeError, Forbidden, NotServed, RelayError, TransientFailure, WriteConflict } from '../errors.js';
 import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
 import { copyKey } from './closure.js';
 import type { CredentialClosure, Graph } from './graph.js';
@@ -88,7 +88,12 @@ export async function convergeRegion(
   const reads = Promise.all(
     wanted.map(async (copy) => {
       const ref = refOf(copy.object);
-      existing.set(refKey(ref), await cluster.get(ref));
+      // An unserved kind is the check's to report, on its Credential alone.
+      const held = await cluster.get(ref).catch((error: unknown) => {
+        if (error instanceof NotServed) return undefined;
+        throw error;
+      });
+      existing.set(refKey(ref), held);
     }),
   );
   await Promise.all([checkTarget(cluster, region, closures), reads]);
@@ -109,7 +114,11 @@ export async function convergeRegion(
   ]);
   for (const copy of desired)
     if (copy.object.metadata.namespace) namespaces.add(copy.object.metadata.namespace);
-  const labelled = extraNamespaces ? await labelledObjects(cluster, graph, namespaces, deps.log) : [];
+  // In the management cluster the system namespace and the cluster scope hold sources, never copies.
+  if (management) namespaces.delete(deps.systemNamespace);
+  const labelled = extraNamespaces
+    ? await labelledObjects(cluster, graph, namespaces, deps.log, management)
+    : [];
   const plan = planRegion({ desired, existing, labelled, active, known: graph.credentialLabels });
   // As kcm's EnsureNamespace: a copy's namespace that the region lacks is created first.
   if (!management) plan.unshift(...(await missingNamespaces(cluster, plan)));
@@ -273,6 +282,7 @@ async function labelledObjects(
   graph: Graph,
   namespaces: Set<string>,
   log: Log,
+  namespacedOnly: boolean,
 ): Promise<KubeObject[]> {
   const kinds = new Map<string, { apiVersion: string; kind: string }>([
     ['v1/Secret', { apiVersion: 'v1', kind: 'Secret' }],
@@ -285,7 +295,7 @@ async function labelledObjects(
   const lists = await Promise.all(
     [...kinds.values()].map(async ({ apiVersion, kind }) => {
       const namespaced = await cluster.isNamespaced(apiVersion, kind).catch(() => undefined);
-      if (namespaced === undefined) return [];
+      if (namespaced === undefined || (namespacedOnly && !namespaced)) return [];
       if (!namespaced) return cluster.list(apiVersion, kind, { labelSelector: selector });
       const perNamespace = await Promise.all(
         [...namespaces].map((namespace) =>

@@ -11,7 +11,7 @@ import {
   type RegionResult,
 } from './converge-region.js';
 import { recordCredentialEvents } from './credential-events.js';
-import { allTargets, type Graph, hasTarget, loadGraph, loadSecrets } from './graph.js';
+import { allTargets, type CredentialClosure, type Graph, hasTarget, loadGraph, loadSecrets } from './graph.js';
 
 export type { DistributeDeps, PlannedAction, RegionResult };
 export { connectRegion, DEADLINE_RESERVE_MS };
@@ -26,8 +26,10 @@ export type Change =
 
 export interface DistributeResult {
   regions: RegionResult[];
-  /** Credentials that get nothing (refused by the graph rules, or unreadable), with the reason. */
+  /** Credentials that get nothing (refused by the graph rules, unreadable, or lacking in their target), with the reason. */
   problems: string[];
+  /** The run's Credentials, their problems in their targets included (absent where nothing was read). */
+  closures?: CredentialClosure[];
 }
 
 /**
@@ -70,7 +72,7 @@ export async function distribute(
   const problems = graph.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );
-  return { regions, problems };
+  return { regions, problems, closures: graph.closures };
 }
 
 /** A shared graph with closures of this run's own: the Secrets it reads are read after its own writes. */

@@ -87,8 +87,12 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
     ),
   ]);
   const byRegion = new Map(distribution.regions.map((r) => [r.region, r]));
+  // The distribution's own read of each Credential knows its target's problems too.
+  const checked = new Map((distribution.closures ?? []).map((c) => [credentialKey(c), c]));
   const credentials = await Promise.all(
-    state.closures.map((closure) => credentialStatus(deps, state, closure, byRegion)),
+    state.closures.map((closure) =>
+      credentialStatus(deps, state, checked.get(credentialKey(closure)) ?? closure, byRegion),
+    ),
   );
   const regions = state.regions.map((region): RegionStatus => {
     const result = byRegion.get(region);
@@ -102,6 +106,10 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
     credentials.every((c) => c.state === 'ok') &&
     regions.every((r) => r.state === 'ok');
   return { ok, bindings, credentials, regions };
+}
+
+function credentialKey(closure: CredentialClosure): string {
+  return `${closure.credential.namespace}/${closure.credential.name}`;
 }
 
 async function bindingStatuses(deps: StatusDeps, state: ScopedState): Promise<BindingStatus[]> {

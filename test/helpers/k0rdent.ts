@@ -48,6 +48,46 @@ export async function ensureNamespace(cluster: string, name: string): Promise<vo
     });
 }
 
+/** Reads one object as the admin; undefined when it is not there. */
+export async function readObject(
+  cluster: string,
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace?: string,
+): Promise<KubeObject | undefined> {
+  return (await kubeClients(cluster)
+    .objects.read({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } })
+    .catch((error: { code?: number }) => {
+      if (error.code === 404) return undefined;
+      throw error;
+    })) as KubeObject | undefined;
+}
+
+/** A Secret's data, decoded. */
+export function decodedData(secret: KubeObject | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries((secret?.data ?? {}) as Record<string, string>).map(([k, v]) => [
+      k,
+      Buffer.from(v, 'base64').toString(),
+    ]),
+  );
+}
+
+/** Lets identity-relay keep AccessManagement copies in one more management namespace (the shipped Role, bound there). */
+export async function grantAccessCopies(namespace: string): Promise<void> {
+  await ensureNamespace('mgmt', namespace);
+  const manifest = readFileSync(
+    new URL('../../infra/k8s/management/access-copies-role.yaml', import.meta.url),
+    'utf8',
+  );
+  const docs = loadAllYaml(manifest) as KubeObject[];
+  await applyAll(
+    'mgmt',
+    docs.map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
+  );
+}
+
 /** Server-side applies objects as the test harness (not as identity-relay). */
 export async function applyAll(cluster: string, objects: KubeObject[]): Promise<void> {
   const { objects: api } = kubeClients(cluster);

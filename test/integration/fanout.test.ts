@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
-import type { KubeObject } from '../../lib/domain/objects.js';
 import { distribute } from '../../lib/use-cases/distribute.js';
 import { scanForLeaks } from '../helpers/capture.js';
 import {
@@ -11,10 +10,12 @@ import {
   createRegion,
   createSource,
   credential,
+  decodedData,
   ensureNamespace,
   grantRegionalNamespace,
   labelUpdated,
   prepareK0rdent,
+  readObject,
   rotateSource,
   SYSTEM_NAMESPACE,
   sqsBatch,
@@ -28,28 +29,8 @@ const { runtime, deps, log, metrics } = testRuntime();
 const handler = createHandler(runtime);
 const CAPI = 'infrastructure.cluster.x-k8s.io';
 
-async function read(
-  cluster: string,
-  apiVersion: string,
-  kind: string,
-  name: string,
-  namespace?: string,
-): Promise<KubeObject | undefined> {
-  return (await kubeClients(cluster)
-    .objects.read({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } })
-    .catch((error: { code?: number }) => {
-      if (error.code === 404) return undefined;
-      throw error;
-    })) as KubeObject | undefined;
-}
-
-const decoded = (secret: KubeObject | undefined) =>
-  Object.fromEntries(
-    Object.entries((secret?.data ?? {}) as Record<string, string>).map(([k, v]) => [
-      k,
-      Buffer.from(v, 'base64').toString(),
-    ]),
-  );
+const read = readObject;
+const decoded = decodedData;
 
 const uuid = () => crypto.randomUUID();
 
@@ -243,7 +224,7 @@ describe('regional fan-out', () => {
     },
   );
 
-  it('warns when a Giant Swarm organization has two credential Secrets', async () => {
+  it('warns when a Giant Swarm organization has two credential Secrets, naming both', async () => {
     // Prepare
     const organization = uniqueName('org');
     const labels = {
@@ -271,6 +252,8 @@ describe('regional fan-out', () => {
     );
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toContain('fall back to the installation default');
+    // Every Secret of the organization is named, so the owner knows which to remove.
+    for (const name of names) expect(warnings[0]).toContain(`${SYSTEM_NAMESPACE}/${name}`);
   });
 
   it('follows the AWS role chain to the controller identity', async () => {
