@@ -59,7 +59,7 @@ export interface Cluster {
   list(
     apiVersion: string,
     kind: string,
-    options?: { namespace?: string; labelSelector?: string },
+    options?: { namespace?: string; labelSelector?: string; fieldSelector?: string },
   ): Promise<KubeObject[]>;
   /**
    * Server-side apply with field manager `identity-relay`, taking ownership of the fields it sets; with

@@ -104,7 +104,7 @@ export function kubernetesCluster(
               undefined,
               undefined,
               undefined,
-              undefined,
+              options.fieldSelector,
               options.labelSelector,
               PAGE,
               continueToken,

@@ -1,3 +1,4 @@
+import { targetName } from '../domain/graph.js';
 import { isWrite } from '../domain/regional.js';
 import type { PlannedAction, RegionResult } from '../use-cases/distribute.js';
 import type { ResyncResult } from '../use-cases/resync.js';
@@ -52,12 +53,16 @@ export function formatStatus(report: StatusReport): string[] {
     lines.push(
       `         AWSCURRENT ${b.sourceVersion ?? '?'}  management ${b.managementVersion ?? '(never synced)'}  synced ${b.syncedAt ?? '-'}`,
     );
+    if (b.why) lines.push(`         why: ${b.why}`);
     if (b.error) lines.push(`         ${b.error}`, `         hint: ${hintFor(b.error)}`);
   }
-  lines.push('regional credentials (management → region copies):');
+  lines.push(
+    'credentials (management → region copies, and AccessManagement copies in the management cluster):',
+  );
   if (report.credentials.length === 0) lines.push('  (none in scope)');
   for (const c of report.credentials) {
-    lines.push(`  ${tag(c.state)} ${c.credential} → region ${c.region}  (${c.identity})`);
+    const ready = c.ready ? '' : ', kcm: not ready';
+    lines.push(`  ${tag(c.state)} ${c.credential} → ${targetName(c.region)}  (${c.identity}${ready})`);
     for (const o of c.objects) {
       const hash = o.previousHash && o.hash ? `  ${o.previousHash} → ${o.hash}` : '';
       lines.push(

@@ -10,7 +10,14 @@ import {
   type RegionAction,
 } from '../domain/regional.js';
 import { guardedTry, WRITE_ATTEMPTS } from '../domain/retry.js';
-import { describeError, Forbidden, NotServed, RelayError, TransientFailure, WriteConflict } from '../errors.js';
+import {
+  describeError,
+  Forbidden,
+  NotServed,
+  RelayError,
+  TransientFailure,
+  WriteConflict,
+} from '../errors.js';
 import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
 import { copyKey } from './closure.js';
 import type { CredentialClosure, Graph } from './graph.js';

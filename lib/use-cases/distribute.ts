@@ -11,7 +11,14 @@ import {
   type RegionResult,
 } from './converge-region.js';
 import { recordCredentialEvents } from './credential-events.js';
-import { allTargets, type CredentialClosure, type Graph, hasTarget, loadGraph, loadSecrets } from './graph.js';
+import {
+  allTargets,
+  type CredentialClosure,
+  type Graph,
+  hasTarget,
+  loadGraph,
+  loadSecrets,
+} from './graph.js';
 
 export type { DistributeDeps, PlannedAction, RegionResult };
 export { connectRegion, DEADLINE_RESERVE_MS };

@@ -1,8 +1,9 @@
 import { MANAGEMENT_TARGET } from '../domain/graph.js';
 import { ANNOTATIONS, type KubeObject, refKey } from '../domain/objects.js';
 import { isWrite } from '../domain/regional.js';
+import type { EventReason } from '../domain/telemetry.js';
 import { describeError } from '../errors.js';
-import type { SecretSource } from '../ports.js';
+import type { Cluster, SecretSource } from '../ports.js';
 import { copyRefs } from './closure.js';
 import { settleAll } from './concurrency.js';
 import { problemReason } from './credential-events.js';
@@ -26,6 +27,8 @@ export interface BindingStatus {
   syncedAt?: string;
   state: 'ok' | 'stale' | 'error';
   error?: string;
+  /** Why a stale binding is stale, when identity-relay knows: the rejection of AWSCURRENT's version. */
+  why?: string;
 }
 
 /** One object a regional Credential needs, as its region holds it. */
@@ -108,6 +111,26 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
   return { ok, bindings, credentials, regions };
 }
 
+/**
+ * The newest InvalidCredentialFormat Event identity-relay recorded on a bound Secret for `versionId`
+ * (its message names the format failure, never a value); undefined when there is none or Events cannot
+ * be read.
+ */
+async function rejection(mgmt: Cluster, secret: KubeObject, versionId: string): Promise<string | undefined> {
+  const { name, namespace } = secret.metadata;
+  const reason: EventReason = 'InvalidCredentialFormat';
+  const events = await mgmt
+    .list('v1', 'Event', {
+      ...(namespace ? { namespace } : {}),
+      fieldSelector: `involvedObject.kind=Secret,involvedObject.name=${name},reason=${reason}`,
+    })
+    .catch(() => []);
+  const messages = events
+    .filter((e) => typeof e.message === 'string' && e.message.startsWith(`version ${versionId} rejected`))
+    .sort((a, b) => String(b.lastTimestamp ?? '').localeCompare(String(a.lastTimestamp ?? '')));
+  return messages[0]?.message as string | undefined;
+}
+
 function credentialKey(closure: CredentialClosure): string {
   return `${closure.credential.namespace}/${closure.credential.name}`;
 }
@@ -132,8 +155,10 @@ async function bindingStatuses(deps: StatusDeps, state: ScopedState): Promise<Bi
     }
     try {
       const current = await version;
-      const state = current.versionId === held.managementVersion ? 'ok' : 'stale';
-      return { ...base, sourceVersion: current.versionId, state };
+      if (current.versionId === held.managementVersion)
+        return { ...base, sourceVersion: current.versionId, state: 'ok' };
+      const why = await rejection(deps.mgmt, bound.object, current.versionId);
+      return { ...base, sourceVersion: current.versionId, state: 'stale', ...(why ? { why } : {}) };
     } catch (error) {
       return { ...base, state: 'error', error: describeError(error) };
     }

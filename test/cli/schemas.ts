@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 const action = z.object({
   op: z.enum(['create', 'update', 'noop', 'skip-unmanaged', 'skip-older', 'release', 'delete']),
+  key: z.string(),
   object: z.string(),
   hash: z.string().optional(),
   previousHash: z.string().optional(),
@@ -24,6 +25,7 @@ export const statusSchema = z.strictObject({
       syncedAt: z.string().optional(),
       state: z.enum(['ok', 'stale', 'error']),
       error: z.string().optional(),
+      why: z.string().optional(),
     }),
   ),
   credentials: z.array(
@@ -31,6 +33,7 @@ export const statusSchema = z.strictObject({
       credential: z.string(),
       region: z.string(),
       identity: z.string(),
+      ready: z.boolean(),
       state: z.enum(['ok', 'drift', 'error']),
       error: z.string().optional(),
       objects: z.array(

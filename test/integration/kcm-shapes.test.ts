@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
+import { kubernetesCluster } from '../../lib/adapters/kubernetes.js';
 import { MANAGEMENT_TARGET } from '../../lib/domain/graph.js';
 import type { KubeObject } from '../../lib/domain/objects.js';
 import { credentialLabelKey } from '../../lib/domain/regional.js';
@@ -27,7 +28,7 @@ import {
   testRuntime,
 } from '../helpers/k0rdent.js';
 import { lambdaContext } from '../helpers/lambda.js';
-import { kubeClients, kubeconfigText, uniqueName } from '../helpers/testbed-clients.js';
+import { kubeClients, kubeConfigFor, kubeconfigText, uniqueName } from '../helpers/testbed-clients.js';
 import { waitFor } from '../testbed/processes.js';
 
 // k0rdent as it really runs: AccessManagement's Credential copies get their identity copied into their
@@ -481,6 +482,31 @@ describe('loud where kcm is silent: the target lacks the ProviderInterface entry
         (m) => m.name === 'CredentialProblems' && m.dimensions?.Reason === 'IdentityUnavailable',
       ),
     ).toBe(true);
+  });
+});
+
+describe('status says why a binding is stale', () => {
+  it('names the format failure of a rejected AWSCURRENT version', async () => {
+    // Prepare: a bound Secret whose new version is not an AWS key pair.
+    await prepareK0rdent();
+    const name = uniqueName('aws');
+    const created = await createSource(`identity-relay/${name}`, awsKeys('AKIASTALEWHY00000001'));
+    await applyAll('mgmt', [boundSecret(SYSTEM_NAMESPACE, name, created.arn, 'aws-static')]);
+    await handler(sqsBatch([labelUpdated(created.arn, created.versionId)]), lambdaContext());
+    const version = await rotateSource(created.arn, JSON.stringify({ AccessKeyID: 'not-a-key-id' }));
+    await handler(sqsBatch([labelUpdated(created.arn, version)]), lambdaContext());
+
+    // Act: as the CLI runs it, with the operator's kubeconfig (the functions may not read Events).
+    const mgmt = kubernetesCluster('mgmt', kubeConfigFor('mgmt', 'admin'));
+    const report = await status(
+      { ...deps, mgmt, source },
+      { kind: 'secret', namespace: SYSTEM_NAMESPACE, name },
+    );
+
+    // Assess
+    expect(report.bindings[0]).toMatchObject({ state: 'stale', sourceVersion: version });
+    expect(report.bindings[0]?.why).toContain(`version ${version} rejected, old credentials kept: `);
+    expect(report.bindings[0]?.why).toContain('aws-static');
   });
 });
 
