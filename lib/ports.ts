@@ -70,10 +70,28 @@ export interface Cluster {
   create?(object: KubeObject): Promise<KubeObject>;
   /** Removes labels whoever owns them (a JSON merge patch). */
   removeLabels(ref: ObjectRef, labels: string[]): Promise<void>;
+  /**
+   * Sets (a string) or removes (null) annotations with a JSON merge patch; with `resourceVersion`, only
+   * if the object is still at that version (else WriteConflict): a compare-and-swap.
+   */
+  annotate(
+    ref: ObjectRef,
+    annotations: Record<string, string | null>,
+    resourceVersion?: string,
+  ): Promise<void>;
   /** Deletes an object; an absent object is not an error. */
   delete(ref: ObjectRef): Promise<void>;
   isNamespaced(apiVersion: string, kind: string): Promise<boolean>;
   recordEvent(regarding: KubeObject, event: ClusterEvent): Promise<void>;
+}
+
+/** Where identity-relay announces what it finished: an EventBridge bus, source `identity-relay`. */
+export interface EventPublisher {
+  /** Puts one event; rejects (retryable) when the bus did not take it. */
+  publish(
+    detailType: 'Credential Propagated' | 'Credential Propagation Failed',
+    detail: object,
+  ): Promise<void>;
 }
 
 /** Opens a regional cluster from its kubeconfig text; implementations cache clients per kubeconfig. */

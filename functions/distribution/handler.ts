@@ -34,6 +34,7 @@ export function createHandler(runtime: Runtime) {
               retryable: o.retryable ?? true,
               ...(o.code ? { code: o.code } : {}),
               error: o.error,
+              unit: { job: o.object ?? 'unreadable job' },
             },
           ]
         : [],

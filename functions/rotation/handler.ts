@@ -42,6 +42,7 @@ export function createHandler(runtime: Runtime) {
                 retryable: o.retryable ?? true,
                 ...(o.errorCode ? { code: o.errorCode } : {}),
                 error: o.error,
+                unit: { secretId: o.secretId, ...(o.versionId ? { versionId: o.versionId } : {}) },
               },
             ]
           : [],

@@ -2,10 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { MiddlewareObj } from '@middy/core';
 import { z } from 'zod';
+import { eventBridgePublisher } from '../../lib/adapters/eventbridge.js';
 import { clusterFromKubeconfig, kubeconfigConnector } from '../../lib/adapters/kubernetes.js';
 import { powertoolsLog } from '../../lib/adapters/log.js';
 import { powertoolsMetrics } from '../../lib/adapters/metrics.js';
@@ -14,7 +16,14 @@ import { rememberingSource, secretsManagerSource } from '../../lib/adapters/secr
 import { sqsQueue, sqsVisibility } from '../../lib/adapters/sqs.js';
 import { DEFAULT_IDENTITY_KINDS, identityResources } from '../../lib/domain/audit.js';
 import { InvalidInput } from '../../lib/errors.js';
-import type { JobQueue, Log, MessageVisibility, MetricsSink, SecretSource } from '../../lib/ports.js';
+import type {
+  EventPublisher,
+  JobQueue,
+  Log,
+  MessageVisibility,
+  MetricsSink,
+  SecretSource,
+} from '../../lib/ports.js';
 import { type AuditIntakeDeps, secretTokenVerifier } from '../../lib/use-cases/audit-intake.js';
 import { regionHandOff } from '../../lib/use-cases/hand-off.js';
 import type { RotateDeps } from '../../lib/use-cases/rotate.js';
@@ -27,7 +36,13 @@ export interface Runtime {
   /** Secrets Manager calls made so far by this container (for the SecretsManagerCalls metric). */
   sourceCalls?(): number;
   /** The queue the function consumes (backoff) and its dead-letter queue (records of what is not retried). */
-  queues?: { visibility?: MessageVisibility; deadLetters?: JobQueue };
+  /** Where failed messages go, and where a unit out of tries is announced. */
+  queues?: {
+    visibility?: MessageVisibility;
+    deadLetters?: JobQueue;
+    events?: EventPublisher;
+    maxReceiveCount?: number;
+  };
   /** The handler's middy chain: the Lambda request id on every log line, metrics published even on a throw. */
   middlewares?: MiddlewareObj[];
 }
@@ -48,6 +63,10 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
   const base = secretsManagerSource(new SecretsManagerClient({}));
   let deps: Promise<RotateDeps> | undefined;
   const sqs = new SQSClient({});
+  const events = env.EVENT_BUS_NAME
+    ? eventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME)
+    : undefined;
+  const maxReceiveCount = Number(env.MAX_RECEIVE_COUNT);
   return {
     log,
     metrics: publishedByMiddleware(powertoolsMetrics(metrics)),
@@ -55,10 +74,12 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
     queues: {
       ...(env.WORK_QUEUE_URL ? { visibility: sqsVisibility(sqs, env.WORK_QUEUE_URL) } : {}),
       ...(env.DEAD_LETTER_QUEUE_URL ? { deadLetters: sqsQueue(sqs, env.DEAD_LETTER_QUEUE_URL) } : {}),
+      ...(events ? { events } : {}),
+      ...(Number.isInteger(maxReceiveCount) && maxReceiveCount > 0 ? { maxReceiveCount } : {}),
     },
     sourceCalls: () => Object.values(base.calls).reduce((sum, n) => sum + n, 0),
     deps() {
-      deps ??= buildDeps(env, log, rememberingSource(base, seen), sqs).catch((error: unknown) => {
+      deps ??= buildDeps(env, log, rememberingSource(base, seen), sqs, events).catch((error: unknown) => {
         deps = undefined; // a failed start-up is retried on the next invocation
         throw error;
       });
@@ -72,6 +93,7 @@ async function buildDeps(
   log: Log,
   source: SecretSource,
   sqs: SQSClient,
+  events: EventPublisher | undefined,
 ): Promise<RotateDeps> {
   const kubeconfigSecret = env.MANAGEMENT_KUBECONFIG_SECRET_ARN;
   if (!kubeconfigSecret)
@@ -89,6 +111,7 @@ async function buildDeps(
     ...(env.DISTRIBUTION_QUEUE_URL
       ? { handOff: regionHandOff(sqsQueue(sqs, env.DISTRIBUTION_QUEUE_URL), now) }
       : {}),
+    ...(events ? { events } : {}),
     mgmt: clusterFromKubeconfig('mgmt', kubeconfig.secretString, policies.management),
     connector: kubeconfigConnector(policies.regions),
     bindingPolicy: policies.bindingPolicy,

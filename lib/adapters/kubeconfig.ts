@@ -268,6 +268,8 @@ export function refreshingCluster(
     apply: (object) => run((c) => c.apply(object)),
     create: (object) => run((c) => (c.create ? c.create(object) : c.apply(object))),
     removeLabels: (ref, labels) => run((c) => c.removeLabels(ref, labels)),
+    annotate: (ref, annotations, resourceVersion) =>
+      run((c) => c.annotate(ref, annotations, resourceVersion)),
     delete: (ref) => run((c) => c.delete(ref)),
     isNamespaced: (apiVersion, kind) => run((c) => c.isNamespaced(apiVersion, kind)),
     recordEvent: (regarding, event) => run((c) => c.recordEvent(regarding, event)),

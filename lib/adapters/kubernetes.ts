@@ -156,6 +156,23 @@ export function kubernetesCluster(
         ),
       );
     },
+    async annotate(ref, annotations, resourceVersion) {
+      const patch = {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { ...header(ref), annotations, ...(resourceVersion ? { resourceVersion } : {}) },
+      };
+      await call(`annotate ${describe(ref)}`, () =>
+        objects.patch(
+          patch as unknown as KubeObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          undefined,
+          PatchStrategy.MergePatch,
+        ),
+      );
+    },
     async delete(ref) {
       await call(`delete ${describe(ref)}`, () =>
         objects

@@ -52,6 +52,7 @@ export function sandboxCluster(real: Cluster): Cluster {
       return merged;
     },
     async removeLabels() {},
+    async annotate() {},
     async delete() {},
     isNamespaced: (apiVersion, kind) => real.isNamespaced(apiVersion, kind),
     async recordEvent() {},

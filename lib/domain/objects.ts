@@ -95,6 +95,8 @@ export const ANNOTATIONS = {
   sourceCreated: 'identity-relay.dev/source-created',
   contentHash: 'identity-relay.dev/content-hash',
   syncedAt: 'identity-relay.dev/synced-at',
+  /** On a source's first bound Secret: the version whose `Credential Propagated` event was sent (sent once). */
+  propagatedVersion: 'identity-relay.dev/propagated-version',
 } as const;
 
 export const LABELS = {

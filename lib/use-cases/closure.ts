@@ -60,8 +60,12 @@ export function copyKey(item: ClosureItem): string {
  * The objects a Credential's target should hold for it. In the management cluster, an object whose
  * copy would be itself (a cluster-scoped identity, a system-namespace Secret) is the source, not a copy.
  */
-export function copyRefs(closure: CredentialClosure): ObjectRef[] {
+export function copyRefs(
+  closure: CredentialClosure,
+  only: (source: KubeObject) => boolean = () => true,
+): ObjectRef[] {
   return closure.items.flatMap((item) => {
+    if (!only(item.object)) return [];
     const ref = refOf(item.object);
     if (item.namespace && ref.namespace) ref.namespace = item.namespace;
     return closure.target === MANAGEMENT_TARGET && refKey(ref) === refKey(refOf(item.object)) ? [] : [ref];

@@ -11,14 +11,7 @@ import {
   type RegionResult,
 } from './converge-region.js';
 import { recordCredentialEvents } from './credential-events.js';
-import {
-  allTargets,
-  type CredentialClosure,
-  type Graph,
-  hasTarget,
-  loadGraph,
-  loadSecrets,
-} from './graph.js';
+import { allTargets, type Graph, hasTarget, loadGraph, loadSecrets } from './graph.js';
 
 export type { DistributeDeps, PlannedAction, RegionResult };
 export { connectRegion, DEADLINE_RESERVE_MS };
@@ -35,8 +28,8 @@ export interface DistributeResult {
   regions: RegionResult[];
   /** Credentials that get nothing (refused by the graph rules, unreadable, or lacking in their target), with the reason. */
   problems: string[];
-  /** The run's Credentials, their problems in their targets included (absent where nothing was read). */
-  closures?: CredentialClosure[];
+  /** The run's own graph, its Credentials' problems in their targets included (absent where nothing was read). */
+  graph?: Graph;
 }
 
 /**
@@ -79,7 +72,7 @@ export async function distribute(
   const problems = graph.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );
-  return { regions, problems, closures: graph.closures };
+  return { regions, problems, graph };
 }
 
 /** A shared graph with closures of this run's own: the Secrets it reads are read after its own writes. */

@@ -1,6 +1,8 @@
 import { ANNOTATIONS } from '../domain/objects.js';
+import { describeError } from '../errors.js';
 import type { MetricsSink } from '../ports.js';
 import { type DistributeResult, distribute } from './distribute.js';
+import { reportPropagation, sourcesOf } from './propagation.js';
 import { type RotateDeps, rotate, type SecretOutcome } from './rotate.js';
 import { resolveScope, type Scope } from './scope.js';
 import { sweep } from './sweep.js';
@@ -87,6 +89,11 @@ export async function resync(
         );
   for (const region of distribution.regions)
     if (region.error) failed.push(`region ${region.region}: ${region.error}`);
+  if (!dryRun && 'graph' in distribution && distribution.graph)
+    await reportPropagation(deps, sourcesOf(distribution), {
+      correlationId: `resync-${at}`,
+      graph: distribution.graph,
+    }).catch((error: unknown) => failed.push(`Credential Propagated event: ${describeError(error)}`));
   const problems = state.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );

@@ -5,7 +5,7 @@ import { ANNOTATIONS, type KubeObject } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
 import { secretIdMatches } from '../domain/secret-id.js';
 import { describeError, Refused, RelayError } from '../errors.js';
-import type { SecretSource } from '../ports.js';
+import type { EventPublisher, SecretSource } from '../ports.js';
 import {
   applyBinding,
   type BindingOutcome,
@@ -18,6 +18,7 @@ import { type Change, type DistributeDeps, type DistributeResult, distribute } f
 import { type Graph, loadGraph } from './graph.js';
 import { type HandOff, handOffFailedRegions } from './hand-off.js';
 import { correlationOf, withFields } from './log-fields.js';
+import { reportPropagation } from './propagation.js';
 
 export type { BindingOutcome } from './bound-secrets.js';
 
@@ -34,6 +35,8 @@ export interface RotateDeps extends DistributeDeps {
   handOff?: HandOff;
   /** Secrets of one batch converged at once. */
   secretConcurrency?: number;
+  /** Where `Credential Propagated` goes once a version is everywhere (lib/use-cases/propagation.ts). */
+  events?: EventPublisher;
 }
 
 /** One Secrets Manager secret's rotation: its bindings, then the regions they reach. */
@@ -200,6 +203,17 @@ async function rotateOne(
         retryable: region.retryable !== false,
         ...(region.retryable === false ? { code: 'RegionRefused' } : {}),
       });
+    }
+  }
+  // Level-triggered: this run, a retry or a replay announces the version once it is everywhere.
+  if (!dryRun && problems.length === 0 && !outcome.handedOff) {
+    try {
+      await reportPropagation(deps, [secret.secretId], {
+        correlationId: secret.messageIds[0] ?? secret.eventIds[0] ?? secret.secretId,
+        ...(outcome.distribution?.graph ? { graph: outcome.distribution.graph } : {}),
+      });
+    } catch (error) {
+      problems.push(problemOf(error, 'Credential Propagated event'));
     }
   }
   return settle(outcome, problems);

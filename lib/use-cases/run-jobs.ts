@@ -5,6 +5,7 @@ import type { Log, MetricsSink } from '../ports.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
 import { type HandOff, handOffFailedRegions } from './hand-off.js';
 import { withFields } from './log-fields.js';
+import { type PropagationDeps, reportPropagation, sourcesOf } from './propagation.js';
 
 /** One queued message: its id (for a partial-batch failure) and its body. */
 export interface JobMessage {
@@ -49,10 +50,11 @@ export function changeOf(job: DistributionJob): Change {
  * when its body is unreadable or any region it reaches failed, so SQS retries just those messages.
  */
 export async function runJobs(
-  deps: DistributeDeps & {
-    metrics: MetricsSink;
-    handOff?: HandOff;
-  },
+  deps: DistributeDeps &
+    Partial<PropagationDeps> & {
+      metrics: MetricsSink;
+      handOff?: HandOff;
+    },
   messages: JobMessage[],
 ): Promise<JobOutcome[]> {
   const runs = new Map<string, Promise<DistributeResult>>();
@@ -87,6 +89,16 @@ export async function runJobs(
     try {
       const result = await run;
       await settleRegions(deps, job, result, outcome);
+      // The job may have converged the last target of a rotated version: announce it (once) if so.
+      if (!outcome.error && deps.events)
+        await reportPropagation(
+          { ...deps, watchNamespaces: deps.watchNamespaces ?? [deps.systemNamespace] },
+          sourcesOf(result),
+          {
+            correlationId: job.auditID ?? message.messageId,
+            ...(result.graph ? { graph: result.graph } : {}),
+          },
+        );
       // A Credential the job could not serve is that Credential's (its Warning Event says why): said here too.
       if (result.problems.length > 0)
         deps.log.warn('distribution job: Credentials not served', {

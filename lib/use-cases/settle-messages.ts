@@ -1,6 +1,6 @@
 import { backoffSeconds } from '../domain/retry.js';
 import { describeError } from '../errors.js';
-import type { JobQueue, Log, MessageVisibility, MetricsSink } from '../ports.js';
+import type { EventPublisher, JobQueue, Log, MessageVisibility, MetricsSink } from '../ports.js';
 
 /** A queued message as a consuming function received it. */
 export interface ReceivedMessage {
@@ -21,6 +21,8 @@ export interface MessageFailure {
   code?: string;
   /** One line, never a value (the record's ERROR_MESSAGE). */
   error: string;
+  /** What the unit is (`secretId` and `versionId`, or the job's object), for `Credential Propagation Failed`. */
+  unit?: Record<string, string>;
 }
 
 /** Where failed messages go: back later (backoff) or, when retrying cannot help, to the dead-letter queue. */
@@ -30,6 +32,10 @@ export interface SettleDeps {
   visibility?: MessageVisibility;
   deadLetters?: JobQueue;
   random?: () => number;
+  /** Where `Credential Propagation Failed` goes when a unit is out of tries. */
+  events?: EventPublisher;
+  /** The queue's redrive maxReceiveCount: a retryable failure on that delivery is the last. */
+  maxReceiveCount?: number;
 }
 
 /**
@@ -51,6 +57,7 @@ export async function settleMessages(
     .flatMap((f) => f.messageIds.filter((id) => !retry.has(id)).map((id) => ({ id, failure: f })));
   const recorded = deps.deadLetters ? await record(deps, deps.deadLetters, records, byId) : false;
   if (!recorded) for (const { id } of records) retry.add(id);
+  await announceFailures(deps, byId, failures, recorded);
   await Promise.all(
     [...retry].map(async (id) => {
       const message = byId.get(id);
@@ -63,6 +70,42 @@ export async function settleMessages(
     }),
   );
   return [...retry].filter((id) => byId.has(id));
+}
+
+/**
+ * `Credential Propagation Failed` for each unit out of tries: recorded as non-retryable, or failing
+ * retryably on the delivery after which SQS dead-letters it. Best effort: the failure is already loud
+ * (dead-letter queue, metric, alarm), so a bus that refuses is logged.
+ */
+async function announceFailures(
+  deps: SettleDeps,
+  byId: Map<string, ReceivedMessage>,
+  failures: MessageFailure[],
+  recorded: boolean,
+): Promise<void> {
+  const { events, maxReceiveCount } = deps;
+  if (!events) return;
+  const final = failures.filter((f) =>
+    f.retryable || !recorded
+      ? maxReceiveCount !== undefined &&
+        f.messageIds.some((id) => (byId.get(id)?.receiveCount ?? 0) >= maxReceiveCount)
+      : true,
+  );
+  await Promise.all(
+    final.map((f) =>
+      events
+        .publish('Credential Propagation Failed', {
+          ...(f.unit ?? {}),
+          error: f.error,
+          ...(f.code ? { code: f.code } : {}),
+          outcome: f.retryable || !recorded ? 'dead-lettered after its last try' : 'recorded, not retried',
+          messageIds: f.messageIds,
+        })
+        .catch((error: unknown) =>
+          deps.log.warn('failure event not sent', { messageIds: f.messageIds, error: describeError(error) }),
+        ),
+    ),
+  );
 }
 
 async function record(

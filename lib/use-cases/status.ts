@@ -91,7 +91,7 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
   ]);
   const byRegion = new Map(distribution.regions.map((r) => [r.region, r]));
   // The distribution's own read of each Credential knows its target's problems too.
-  const checked = new Map((distribution.closures ?? []).map((c) => [credentialKey(c), c]));
+  const checked = new Map((distribution.graph?.closures ?? []).map((c) => [credentialKey(c), c]));
   const credentials = await Promise.all(
     state.closures.map((closure) =>
       credentialStatus(deps, state, checked.get(credentialKey(closure)) ?? closure, byRegion),

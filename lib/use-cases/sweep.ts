@@ -7,6 +7,7 @@ import { describeError, RelayError, SourceNotFound } from '../errors.js';
 import type { BatchRead, ListedVersion, MetricsSink, SecretSource } from '../ports.js';
 import { readScopedBinding } from './binding-scope.js';
 import { type DistributeResult, distribute } from './distribute.js';
+import { reportPropagation, sourcesOf } from './propagation.js';
 import { type RotateDeps, rotate, type SecretOutcome } from './rotate.js';
 import { writesOf } from './run-jobs.js';
 
@@ -115,6 +116,11 @@ export async function sweep(
   const distribution = await distribute(deps, [{ kind: 'all' }], options);
   for (const region of distribution.regions)
     if (region.error) failed.push(`region ${region.region}: ${region.error}`);
+  if (!options.dryRun)
+    await reportPropagation(deps, sourcesOf(distribution), {
+      correlationId: `sweep-${at}`,
+      ...(distribution.graph ? { graph: distribution.graph } : {}),
+    }).catch((error: unknown) => failed.push(`Credential Propagated event: ${describeError(error)}`));
 
   const repaired =
     writesOf(distribution) +

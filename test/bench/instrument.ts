@@ -68,6 +68,8 @@ export function probedCluster(cluster: Cluster, probe: Probe, role: string): Clu
         ),
       ),
     removeLabels: (ref, labels) => write('release', () => cluster.removeLabels(ref, labels)),
+    annotate: (ref, annotations, resourceVersion) =>
+      write('annotate', () => cluster.annotate(ref, annotations, resourceVersion)),
     delete: (ref) => write('delete', () => cluster.delete(ref)),
     recordEvent: (regarding, event) => write('event', () => cluster.recordEvent(regarding, event)),
   };

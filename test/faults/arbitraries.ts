@@ -180,6 +180,7 @@ export function fakeCluster(): Cluster & { writes: string[] } {
       return object;
     },
     removeLabels: async (ref) => void writes.push(`release ${ref.name}`),
+    annotate: async (ref) => void writes.push(`annotate ${ref.name}`),
     delete: async (ref) => void writes.push(`delete ${ref.name}`),
     isNamespaced: async () => true,
     recordEvent: async (regarding, event) =>

@@ -143,6 +143,10 @@ export function hookedCluster(cluster: Cluster, hook: WriteHook): Cluster {
       await before();
       return cluster.removeLabels(ref, labels);
     },
+    annotate: async (ref, annotations, resourceVersion) => {
+      await before();
+      return cluster.annotate(ref, annotations, resourceVersion);
+    },
     delete: async (ref) => {
       await before();
       return cluster.delete(ref);

@@ -21,6 +21,7 @@ function readOnlyCluster(): Cluster {
     list: async () => [structuredClone(secret)],
     apply: write,
     removeLabels: write,
+    annotate: write,
     delete: write,
     isNamespaced: async () => true,
     recordEvent: write,

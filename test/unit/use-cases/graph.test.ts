@@ -59,6 +59,7 @@ function fakeCluster(objects: KubeObject[], fail: Record<string, Error> = {}): C
     },
     apply: async (o) => o,
     removeLabels: async () => {},
+    annotate: async () => {},
     delete: async () => {},
     recordEvent: async () => {},
   };

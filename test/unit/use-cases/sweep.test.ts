@@ -57,6 +57,7 @@ function mgmtWith(secrets: KubeObject[]): Cluster & { events: string[]; applied:
       return merged;
     },
     removeLabels: async () => {},
+    annotate: async () => {},
     delete: async () => {},
     isNamespaced: async () => true,
     recordEvent: async (regarding, event) =>
