@@ -56,6 +56,12 @@ export function formatStatus(report: StatusReport): string[] {
     if (b.why) lines.push(`         why: ${b.why}`);
     if (b.error) lines.push(`         ${b.error}`, `         hint: ${hintFor(b.error)}`);
   }
+  for (const p of report.propagation ?? []) {
+    const announced = p.announced ? ', Credential Propagated sent' : '';
+    lines.push(`  version ${p.versionId}: ${p.holding}/${p.total} targets${announced}  (${p.secretId})`);
+    for (const t of p.targets)
+      lines.push(`         ${t.holding}/${t.total} ${t.target}${t.error ? `  ${t.error}` : ''}`);
+  }
   lines.push(
     'credentials (management → region copies, and AccessManagement copies in the management cluster):',
   );

@@ -14,7 +14,8 @@ import {
   type PlannedAction,
   type RegionResult,
 } from './distribute.js';
-import type { CredentialClosure } from './graph.js';
+import type { CredentialClosure, Graph } from './graph.js';
+import { propagationOf } from './propagation.js';
 import { resolveScope, type Scope, type ScopeDeps, type ScopedState } from './scope.js';
 
 /** A bound Secret: its source's AWSCURRENT (by DescribeSecret, no value read) against what it holds. */
@@ -70,6 +71,19 @@ export interface StatusReport {
   bindings: BindingStatus[];
   credentials: CredentialStatus[];
   regions: RegionStatus[];
+  /** With `--secret`: where AWSCURRENT's version is, per source (`version X: n/m targets`). */
+  propagation?: PropagationStatus[];
+}
+
+/** One source's current version: how many targets hold it (the management Secrets count as one). */
+export interface PropagationStatus {
+  secretId: string;
+  versionId: string;
+  holding: number;
+  total: number;
+  /** Whether `Credential Propagated` was sent for this version. */
+  announced: boolean;
+  targets: Array<{ target: string; holding: number; total: number; error?: string }>;
 }
 
 export type StatusDeps = DistributeDeps & ScopeDeps & { source: SecretSource };
@@ -104,11 +118,13 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
     const drift = (result?.actions ?? []).some((a) => isWrite(a.op));
     return { region, state: drift ? 'drift' : 'ok', cleanup };
   });
+  const propagation =
+    scope.kind === 'secret' ? await propagationStatuses(deps, state, distribution.graph) : undefined;
   const ok =
     bindings.every((b) => b.state === 'ok') &&
     credentials.every((c) => c.state === 'ok') &&
     regions.every((r) => r.state === 'ok');
-  return { ok, bindings, credentials, regions };
+  return { ok, bindings, credentials, regions, ...(propagation ? { propagation } : {}) };
 }
 
 /**
@@ -129,6 +145,34 @@ async function rejection(mgmt: Cluster, secret: KubeObject, versionId: string): 
     .filter((e) => typeof e.message === 'string' && e.message.startsWith(`version ${versionId} rejected`))
     .sort((a, b) => String(b.lastTimestamp ?? '').localeCompare(String(a.lastTimestamp ?? '')));
   return messages[0]?.message as string | undefined;
+}
+
+/** Per source of the scope's bindings: where its bound version is (the management Secrets' version). */
+async function propagationStatuses(
+  deps: StatusDeps,
+  state: ScopedState,
+  graph: Graph | undefined,
+): Promise<PropagationStatus[]> {
+  const sources = [...new Set(state.bindings.flatMap((b) => (b.binding ? [b.binding.source] : [])))];
+  const found = await Promise.all(
+    sources.map((secretId) => propagationOf(deps, graph ?? state.graph, secretId)),
+  );
+  return found.flatMap((f) =>
+    f
+      ? [
+          {
+            secretId: f.secretId,
+            versionId: f.versionId,
+            holding: f.state.holding,
+            total: f.state.total,
+            announced: f.management.some(
+              (m) => m.metadata.annotations?.[ANNOTATIONS.propagatedVersion] === f.versionId,
+            ),
+            targets: f.state.targets,
+          },
+        ]
+      : [],
+  );
 }
 
 function credentialKey(closure: CredentialClosure): string {

@@ -57,6 +57,25 @@ export const statusSchema = z.strictObject({
       cleanup: z.array(action),
     }),
   ),
+  propagation: z
+    .array(
+      z.strictObject({
+        secretId: z.string(),
+        versionId: z.string(),
+        holding: z.number(),
+        total: z.number(),
+        announced: z.boolean(),
+        targets: z.array(
+          z.strictObject({
+            target: z.string(),
+            holding: z.number(),
+            total: z.number(),
+            error: z.string().optional(),
+          }),
+        ),
+      }),
+    )
+    .optional(),
 });
 
 const source = z.strictObject({

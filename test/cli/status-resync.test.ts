@@ -111,6 +111,21 @@ describe('identity-relay status and resync', () => {
     expect(decode(await readSecret('region-a', id), 'AccessKeyID')).toBe(JSON.parse(awsValue(1)).AccessKeyID);
   });
 
+  it('status --secret says where the bound version is: version X: n/m targets', async () => {
+    // Act
+    const run = await cli(['status', '--secret', `${SYSTEM_NAMESPACE}/${id}`]);
+    const json = await cli(['status', '--secret', `${SYSTEM_NAMESPACE}/${id}`, '--json']);
+
+    // Assess: the management Secrets and the one region hold the version.
+    const report = statusSchema.parse(JSON.parse(json.stdout));
+    const version = report.bindings[0]?.managementVersion ?? '';
+    expect(version).not.toBe('');
+    expect(report.propagation).toEqual([
+      expect.objectContaining({ versionId: version, holding: 2, total: 2, announced: false }),
+    ]);
+    expect(run.stdout).toContain(`version ${version}: 2/2 targets`);
+  });
+
   it('status exits 0 when the region is in sync', async () => {
     // Act
     const run = await cli(['status', ...scope, '--json']);
