@@ -24,9 +24,12 @@ export interface WorkQueueProps {
 export class WorkQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** Deliveries before SQS moves a message to the dead-letter queue. */
+  readonly maxReceiveCount: number;
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
+    this.maxReceiveCount = props.maxReceiveCount;
     const fifo = props.fifo ? { fifo: true, contentBasedDeduplication: true } : {};
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...fifo,

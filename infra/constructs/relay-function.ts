@@ -4,6 +4,7 @@
  */
 import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -221,14 +222,26 @@ export class RelayFunction extends Construct {
    * dead-letter queue (DEAD_LETTER_QUEUE_URL, send only).
    */
   bindWorkQueue(
-    work: { queue: sqs.IQueue; deadLetterQueue: sqs.IQueue },
+    work: { queue: sqs.IQueue; deadLetterQueue: sqs.IQueue; maxReceiveCount?: number },
     options: QueueConsumerOptions,
   ): this {
     this.setEnvironment('WORK_QUEUE_URL', work.queue.queueUrl);
+    // The delivery after which SQS dead-letters a message: its failure is announced as final.
+    if (work.maxReceiveCount) this.setEnvironment('MAX_RECEIVE_COUNT', String(work.maxReceiveCount));
     return this.bindQueueConsume(work.queue, options).bindQueueSend(
       'DEAD_LETTER_QUEUE_URL',
       work.deadLetterQueue,
     );
+  }
+
+  /**
+   * EVENT_BUS_NAME, with events:PutEvents on that bus only: `Credential Propagated` and `Credential
+   * Propagation Failed` (source identity-relay), which a rotation workflow waits for.
+   */
+  bindPropagationEvents(bus: events.IEventBus): this {
+    this.setEnvironment('EVENT_BUS_NAME', bus.eventBusName);
+    bus.grantPutEventsTo(this.function);
+    return this;
   }
 
   /** Consumes the queue as an event source that reports partial batch failures. */

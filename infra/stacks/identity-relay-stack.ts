@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -142,6 +143,10 @@ export class IdentityRelayStack extends Stack {
       return fn;
     };
 
+    // `Credential Propagated` / `Credential Propagation Failed` go on the account's default bus, where a
+    // rotation workflow's rule waits for them (README: the closed loop).
+    const propagationBus = events.EventBus.fromEventBusName(this, 'PropagationBus', 'default');
+
     const rotationFn = make('rotation', 'applies rotated secrets to the clusters', TIMEOUTS.rotation);
     if (rotationFn) {
       // A standard queue: batches of 10 let the function coalesce duplicates, five run at once, and a
@@ -149,7 +154,8 @@ export class IdentityRelayStack extends Stack {
       clusterAccess(rotationFn)
         .bindWatchedSecrets(secretResources, kmsKeyArns)
         .bindWorkQueue(rotation, { batchSize: 10, maxConcurrency: 5 })
-        .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue);
+        .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue)
+        .bindPropagationEvents(propagationBus);
     }
 
     const webhookFn = make('auditWebhook', 'kube-apiserver audit webhook', TIMEOUTS.auditWebhook);
@@ -178,12 +184,15 @@ export class IdentityRelayStack extends Stack {
       // It copies Kubernetes objects only: no read of the watched secrets.
       clusterAccess(distributionFn)
         .bindWorkQueue(distribution, { batchSize: 10, maxConcurrency: 5 })
-        .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue);
+        .bindQueueSend('DISTRIBUTION_QUEUE_URL', distribution.queue)
+        .bindPropagationEvents(propagationBus);
     }
 
     const sweepFn = make('sweep', 'scheduled drift sweep', TIMEOUTS.sweep);
     if (sweepFn) {
-      clusterAccess(sweepFn).bindWatchedSecrets(secretResources, kmsKeyArns);
+      clusterAccess(sweepFn)
+        .bindWatchedSecrets(secretResources, kmsKeyArns)
+        .bindPropagationEvents(propagationBus);
       scheduleSweep(this, sweepFn, config.sweepIntervalMinutes);
     }
 

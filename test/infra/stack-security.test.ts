@@ -14,6 +14,8 @@ const PREFIX_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:clou
 const MGMT = BASE_ENV.managementKubeconfigSecretArn;
 const ROLE = 'arn:aws:iam::210987654321:role/relay-eks';
 const EKS_CLUSTERS = 'arn:aws:eks:*:123456789012:cluster/*';
+/** Where Credential Propagated goes: the account's default bus, nothing else. */
+const DEFAULT_BUS = 'arn:aws:events:eu-central-1:123456789012:event-bus/default';
 const BULK_READS = ['secretsmanager:BatchGetSecretValue', 'secretsmanager:ListSecrets'];
 
 let s: Synthesized;
@@ -39,7 +41,7 @@ describe('IAM', () => {
   });
 
   it('scopes every literal resource to a configured ARN, a watched-prefix pattern or a condition-bound "*"', () => {
-    const allowed = new Set([WATCHED, `${PREFIX_ARN}*`, MGMT, ROLE, EKS_CLUSTERS]);
+    const allowed = new Set([WATCHED, `${PREFIX_ARN}*`, MGMT, ROLE, EKS_CLUSTERS, DEFAULT_BUS]);
 
     for (const statement of statements()) {
       for (const resource of list(statement.Resource).filter((r) => typeof r === 'string')) {

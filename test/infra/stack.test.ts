@@ -189,6 +189,8 @@ describe('functions', () => {
         'WORK_QUEUE_URL', // its own queue: backoff of failed messages
         'DEAD_LETTER_QUEUE_URL', // records of what cannot be retried
         'DISTRIBUTION_QUEUE_URL', // failed regions, handed to their own jobs
+        'EVENT_BUS_NAME', // Credential Propagated / Credential Propagation Failed
+        'MAX_RECEIVE_COUNT', // the last delivery before the dead-letter queue
       ],
     ],
     [
@@ -202,6 +204,8 @@ describe('functions', () => {
         'WORK_QUEUE_URL',
         'DEAD_LETTER_QUEUE_URL',
         'DISTRIBUTION_QUEUE_URL',
+        'EVENT_BUS_NAME',
+        'MAX_RECEIVE_COUNT',
       ],
     ],
     [
@@ -212,6 +216,7 @@ describe('functions', () => {
         'WATCH_NAMESPACES',
         'ASSUME_ROLE_ARNS',
         'AUDIT_TOKEN_SECRET_ARN', // named so no binding can copy it; never read
+        'EVENT_BUS_NAME',
       ],
     ],
     [
@@ -236,6 +241,27 @@ describe('functions', () => {
       WATCH_NAMESPACES: 'kcm-system,team-a',
     });
   });
+
+  it.each(['rotation', 'distribution', 'sweep'] as FunctionName[])(
+    'lets %s put events on the default bus only, and says which',
+    (name) => {
+      const [, fn] = s.resources('AWS::Lambda::Function').find(([id]) => id === s.functionId(name)) ?? [];
+      const role = s.logicalId(s.stack.functions[name]?.role);
+      const statements = s
+        .resources('AWS::IAM::Policy')
+        .filter(([, policy]) =>
+          (policy.Properties.Roles as Array<{ Ref?: string }>).some((r) => r.Ref === role),
+        )
+        .flatMap(
+          ([, policy]) => policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>,
+        );
+      const putEvents = statements.filter((st) => st.Action === 'events:PutEvents');
+
+      expect(fn?.Properties.Environment.Variables.EVENT_BUS_NAME).toBe('default');
+      expect(putEvents).toHaveLength(1);
+      expect(JSON.stringify(putEvents[0]?.Resource)).toContain(':event-bus/default');
+    },
+  );
 
   it('exposes the audit webhook through a Function URL with auth NONE (the token is checked inside)', () => {
     s.template.hasResourceProperties('AWS::Lambda::Url', {
