@@ -10,6 +10,8 @@ export interface Binding {
   source: string;
   format: FormatName;
   keys?: Record<string, string>;
+  /** Deployments to restart in each target after the copy changes (off unless annotated). */
+  restart?: Array<{ namespace: string; name: string }>;
 }
 
 /**
@@ -31,6 +33,14 @@ export function readBinding(secret: KubeObject, policy?: BindingPolicy): Binding
   }
   const keysText = annotations[ANNOTATIONS.keys];
   const binding: Binding = { secret: refOf(secret), source, format };
+  const restart = annotations[ANNOTATIONS.restartDeployments];
+  if (restart !== undefined) {
+    try {
+      binding.restart = parseRestartDeployments(restart);
+    } catch (error) {
+      throw new InvalidInput(`${where}: ${(error as Error).message}`, error);
+    }
+  }
   if (keysText !== undefined) {
     try {
       binding.keys = parseKeysAnnotation(keysText);
@@ -39,6 +49,28 @@ export function readBinding(secret: KubeObject, policy?: BindingPolicy): Binding
     }
   }
   return binding;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * The Deployments a binding restarts in each target after its copy changes: `namespace/name`, comma-
+ * separated. Throws naming the first entry that is not one.
+ */
+export function parseRestartDeployments(text: string): Array<{ namespace: string; name: string }> {
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  return entries.map((entry) => {
+    const [namespace = '', name = '', extra] = entry.split('/');
+    if (extra !== undefined || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name))
+      throw new Error(
+        `annotation ${ANNOTATIONS.restartDeployments}: ${JSON.stringify(entry.slice(0, 80))} is not NAMESPACE/NAME of a Deployment`,
+      );
+    return { namespace, name };
+  });
 }
 
 /** The source version a Secret reports it holds. */

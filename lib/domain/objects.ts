@@ -95,6 +95,13 @@ export const ANNOTATIONS = {
   sourceCreated: 'identity-relay.dev/source-created',
   contentHash: 'identity-relay.dev/content-hash',
   syncedAt: 'identity-relay.dev/synced-at',
+  /**
+   * On a bound Secret, off by default: Deployments (`namespace/name`, comma-separated) to restart in each
+   * target after its copy changes, for consumers that cache credentials.
+   */
+  restartDeployments: 'identity-relay.dev/restart-deployments',
+  /** On a restarted Deployment's pod template: when identity-relay restarted it. */
+  restartedAt: 'identity-relay.dev/restarted-at',
   /** On a source's first bound Secret: the version whose `Credential Propagated` event was sent (sent once). */
   propagatedVersion: 'identity-relay.dev/propagated-version',
 } as const;

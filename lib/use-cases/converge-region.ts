@@ -21,6 +21,7 @@ import {
 import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
 import { copyKey } from './closure.js';
 import type { CredentialClosure, Graph } from './graph.js';
+import { restartConsumers } from './restart.js';
 import { checkTarget } from './target-checks.js';
 
 // One region's convergence: what it should hold, the plan, and the guarded writes.
@@ -58,6 +59,8 @@ export interface RegionResult {
   actions: PlannedAction[];
   error?: string;
   retryable?: boolean;
+  /** Deployments restarted after their Secret's copy changed (bindings that ask for it). */
+  restarted?: string[];
 }
 
 /** A plan step as shown to people: never a value, only names, operations and hashes. */
@@ -147,8 +150,25 @@ export async function convergeRegion(
   }
   const actions = plan.map(toPlanned);
   const writes = actions.filter((a) => isWrite(a.op)).length;
+  const restarted = dryRun
+    ? []
+    : await restartConsumers(cluster, writtenSources(closures, actions), now, deps.log);
   deps.log.info('region converged', { region: targetName(region), writes, dryRun, objects: actions.length });
-  return { region, actions };
+  return { region, actions, ...(restarted.length > 0 ? { restarted } : {}) };
+}
+
+/** The management Secrets whose copies a plan created or updated (their bindings may name restarts). */
+function writtenSources(closures: CredentialClosure[], actions: PlannedAction[]): KubeObject[] {
+  const written = new Set(
+    actions
+      .filter((a) => (a.op === 'create' || a.op === 'update') && a.key.startsWith('v1/Secret/'))
+      .map((a) => a.key),
+  );
+  const sources = new Map<string, KubeObject>();
+  for (const closure of closures)
+    for (const item of closure.items)
+      if (item.loaded && written.has(copyKey(item))) sources.set(refKey(refOf(item.object)), item.object);
+  return [...sources.values()];
 }
 
 /**

@@ -270,6 +270,63 @@ describe("kcm's placement in a region, a missing namespace created first", () =>
     });
   });
 
+  it('restarts the Deployments a binding names after its copy changed (consumers that cache credentials)', async () => {
+    // Prepare: a controller that caches its session, in the region; the binding asks for its restart.
+    const name = uniqueName('vsphere');
+    await ensureNamespace('region-a', 'capv-system');
+    const deployment = uniqueName('capv-controller');
+    await applyAll('region-a', [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: deployment, namespace: 'capv-system' },
+        spec: {
+          selector: { matchLabels: { app: deployment } },
+          template: {
+            metadata: { labels: { app: deployment } },
+            spec: { containers: [{ name: 'manager', image: 'registry.invalid/capv:test' }] },
+          },
+        },
+      },
+    ]);
+    const created = await createSource(
+      `identity-relay/${name}`,
+      JSON.stringify({ username: 'u', password: uuid() }),
+    );
+    const ref = { apiVersion: `${CAPI}/v1beta2`, kind: 'VSphereClusterIdentity', name };
+    const bound = boundSecret(SYSTEM_NAMESPACE, name, created.arn, 'vsphere');
+    bound.metadata.annotations = {
+      ...bound.metadata.annotations,
+      'identity-relay.dev/restart-deployments': `capv-system/${deployment}`,
+    };
+    await applyAll('mgmt', [
+      bound,
+      {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name },
+        spec: { secretName: name, allowedNamespaces: {} },
+      },
+      credential(SYSTEM_NAMESPACE, name, region, ref),
+    ]);
+    const version = await rotateSource(created.arn, JSON.stringify({ username: 'u', password: uuid() }));
+
+    // Act
+    const response = await handler(sqsBatch([labelUpdated(created.arn, version)]), lambdaContext());
+    const first = await readObject('region-a', 'apps/v1', 'Deployment', deployment, 'capv-system');
+    const again = await handler(sqsBatch([labelUpdated(created.arn, version)]), lambdaContext());
+    const second = await readObject('region-a', 'apps/v1', 'Deployment', deployment, 'capv-system');
+
+    // Assess: restarted once, when the copy changed; a repeated event changes nothing and restarts nothing.
+    const restartedAt = (d: KubeObject | undefined) =>
+      (d?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)
+        ?.template?.metadata?.annotations?.['identity-relay.dev/restarted-at'];
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(again).toEqual({ batchItemFailures: [] });
+    expect(restartedAt(first)).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(restartedAt(second)).toBe(restartedAt(first));
+  });
+
   it('copies a VSphereClusterIdentity of the older v1beta1 with its Secret in the system namespace', async () => {
     // Prepare
     const name = uniqueName('vsphere');

@@ -3,6 +3,7 @@ import {
   buildManagementApply,
   dataHash,
   isCurrent,
+  parseRestartDeployments,
   readBinding,
   toSecretData,
 } from '../../../lib/domain/binding.js';
@@ -128,6 +129,40 @@ describe('readBinding', () => {
     expect(message).toContain(`got "${'x'.repeat(40)}"`);
     expect(message).not.toContain('TAIL');
   });
+});
+
+describe('restart-deployments annotation', () => {
+  it('reads NAMESPACE/NAME entries, comma-separated', () => {
+    // Act
+    const binding = readBinding(
+      secret({
+        ...BASELINE,
+        'identity-relay.dev/restart-deployments': ' capa-system/capa-controller-manager, x/y ',
+      }),
+    );
+
+    // Assess
+    expect(binding.restart).toStrictEqual([
+      { namespace: 'capa-system', name: 'capa-controller-manager' },
+      { namespace: 'x', name: 'y' },
+    ]);
+  });
+
+  it.each(['capa-controller-manager', 'a/b/c', 'Capa/x', '/x', 'ns/'])(
+    'refuses %j with a one-line error naming the annotation',
+    (entry) => {
+      // Act
+      const read = () => parseRestartDeployments(entry);
+
+      // Assess
+      expect(read).toThrow(
+        /identity-relay\.dev\/restart-deployments: .* is not NAMESPACE\/NAME of a Deployment/,
+      );
+      expect(() =>
+        readBinding(secret({ ...BASELINE, 'identity-relay.dev/restart-deployments': entry })),
+      ).toThrow(InvalidInput);
+    },
+  );
 });
 
 describe('isCurrent', () => {
