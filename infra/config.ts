@@ -137,7 +137,7 @@ const environmentSchema = z
         .min(1, expects('a Kubernetes username'))
         .optional(),
       reservedConcurrency: reservedSchema.prefault({}),
-      // README › Threat model: which sources each namespace may bind, and where cluster servers may be.
+      // docs/threat-model.md › Threat model: which sources each namespace may bind, and where cluster servers may be.
       bindingScopes: bindingScopesSchema.optional(),
       clusterHosts: list(hostPatternSchema, 'hostnames, *.suffix wildcards or CIDRs').default([]),
     },
@@ -186,7 +186,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 function formatIssue(prefix: string, issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((key) => `${prefix}${formatPath([...issue.path, key])}`).join(', ');
-    return `unknown key ${keys} (check the spelling against README › Deploying identity-relay)`;
+    return `unknown key ${keys} (check the spelling against docs/deploy.md › Deploying identity-relay)`;
   }
   return `${prefix}${formatPath(issue.path)} ${issue.message}`;
 }

@@ -48,7 +48,7 @@ export interface Runtime {
 }
 
 /**
- * The runtime of a deployed function, from its environment (the contract in README › Configuration).
+ * The runtime of a deployed function, from its environment (the contract in docs/deploy.md › Configuration).
  * Nothing is read or connected until the first invocation.
  */
 export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv = process.env): Runtime {
@@ -107,7 +107,7 @@ async function buildDeps(
   const now = () => new Date();
   return {
     source,
-    // A region that fails goes to its own retried job on the distribution queue (README › Units of work).
+    // A region that fails goes to its own retried job on the distribution queue (docs/units-of-work.md › Units of work).
     ...(env.DISTRIBUTION_QUEUE_URL
       ? { handOff: regionHandOff(sqsQueue(sqs, env.DISTRIBUTION_QUEUE_URL), now) }
       : {}),
@@ -161,7 +161,7 @@ const auditEnvSchema = z.object({
     .default(6 * 1024 * 1024),
 });
 
-/** The audit-webhook function's runtime, from its environment (README › Cluster-side triggers › Configuration). */
+/** The audit-webhook function's runtime, from its environment (docs/triggers.md › Configuration). */
 export function auditRuntimeFromEnvironment(
   service: string,
   env: NodeJS.ProcessEnv = process.env,

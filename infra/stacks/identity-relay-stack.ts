@@ -104,7 +104,7 @@ export class IdentityRelayStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason:
         'Rotating the token needs the new value in every kube-apiserver webhook kubeconfig first; the ' +
-        'function re-reads the secret on a mismatch, so operators rotate it by hand (README › Deploying identity-relay).',
+        'function re-reads the secret on a mismatch, so operators rotate it by hand (docs/deploy.md › Deploying identity-relay).',
     });
 
     const network = config.vpc && importNetwork(this, config.vpc);
@@ -136,7 +136,7 @@ export class IdentityRelayStack extends Stack {
         .bindNamespaces(config.systemNamespace, namespaces)
         .bindAssumeRoles(config.assumeRoleArns)
         .bindEksDescribeCluster()
-        // README › Threat model. The token secret is named (never a binding's source), not readable.
+        // docs/threat-model.md › Threat model. The token secret is named (never a binding's source), not readable.
         .setEnvironment('AUDIT_TOKEN_SECRET_ARN', auditToken.secretArn);
       if (config.bindingScopes) fn.setEnvironment('BINDING_SCOPES', JSON.stringify(config.bindingScopes));
       if (config.clusterHosts.length > 0) fn.setEnvironment('CLUSTER_HOSTS', config.clusterHosts.join(','));

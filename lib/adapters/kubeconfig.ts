@@ -14,7 +14,7 @@ export interface AccessOptions {
   context?: string;
   /** Mints EKS tokens for `aws eks get-token` / `aws-iam-authenticator` exec users. */
   eks?: EksTokens;
-  /** Where servers may be (README › Threat model); absent: any host but the always-refused ones and loopback. */
+  /** Where servers may be (docs/threat-model.md › Threat model); absent: any host but the always-refused ones and loopback. */
   hosts?: HostPolicy;
   /** Every address of a hostname (default: the system resolver, as the connection itself resolves). */
   lookup?: (hostname: string) => Promise<string[]>;

@@ -6,7 +6,7 @@ import { InvalidInput } from '../errors.js';
 import { describeClusterEndpoint, eksTokens } from './eks-token.js';
 import type { AccessOptions } from './kubeconfig.js';
 
-/** The rules the functions and the CLI alike act under, from one environment (README › Threat model). */
+/** The rules the functions and the CLI alike act under, from one environment (docs/threat-model.md › Threat model). */
 export interface RelayPolicies {
   /** Which sources each namespace's bindings may name; identity-relay's own secrets never. */
   bindingPolicy: BindingPolicy;

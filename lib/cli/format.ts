@@ -11,7 +11,7 @@ const HINTS: Record<string, string> = {
   SourceNotFound:
     'check the identity-relay.dev/source annotation and that the secret exists in this AWS account and region (AWS_REGION)',
   InvalidCredentialFormat:
-    'fix the value in Secrets Manager to match the format (README › formats), then run `identity-relay resync --secret NS/NAME`',
+    'fix the value in Secrets Manager to match the format (README › Binding a secret), then run `identity-relay resync --secret NS/NAME`',
   Forbidden:
     'grant the permission named above (Kubernetes RBAC: `kubectl auth can-i`; AWS: the IAM policy of your credentials), then rerun',
   ClusterUnreachable:
@@ -21,9 +21,9 @@ const HINTS: Record<string, string> = {
     'rerun the command; if it keeps failing, run `identity-relay status` to see what is stuck',
   InvalidInput: 'check the named object or argument (`identity-relay --help`)',
   Refused:
-    'identity-relay will not do this (README › Threat model): fix the binding or Region kubeconfig, or BINDING_SCOPES / CLUSTER_HOSTS',
+    'identity-relay will not do this (docs/threat-model.md › Threat model): fix the binding or Region kubeconfig, or BINDING_SCOPES / CLUSTER_HOSTS',
   CredentialRefused:
-    'a tenant Credential may use objects of its own namespace only, or a system-namespace or cluster-scoped identity whose spec.allowedNamespaces admits its namespace (README › Threat model: the graph); fix the Credential or the identity, then run `identity-relay resync --credential NS/NAME`',
+    'a tenant Credential may use objects of its own namespace only, or a system-namespace or cluster-scoped identity whose spec.allowedNamespaces admits its namespace (docs/fan-out.md › Threat model: the graph); fix the Credential or the identity, then run `identity-relay resync --credential NS/NAME`',
   IdentityUnavailable:
     'the object named above is not served, not listed by any ProviderInterface, missing or forbidden: fix the Credential spec.identityRef (or install the CRD, create the object, grant the read), then run `identity-relay resync --credential NS/NAME`',
   NotServed:

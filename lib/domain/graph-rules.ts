@@ -3,7 +3,7 @@ import { getPath, isRecord, type KubeObject, type ObjectRef } from './objects.js
 // Which objects a Credential may make identity-relay read and copy. identity-relay can read every
 // identity and Secret of the management cluster; whoever writes a Credential (or an identity in their
 // own namespace) must not be able to use that to get an object they could not read copied where they
-// can read it (README › Threat model: the graph). Pure functions: the use-case reads, these decide.
+// can read it (docs/fan-out.md › Threat model: the graph). Pure functions: the use-case reads, these decide.
 
 /** How a Credential's objects are followed: from the platform (system namespace, cluster scope) or its own namespace. */
 export type GraphMode = 'platform' | 'own';

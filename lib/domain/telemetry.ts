@@ -1,7 +1,7 @@
 /**
  * identity-relay's telemetry vocabulary: every metric it emits (with its unit, dimensions and emitters)
  * and every Kubernetes Event reason it records. The MetricsSink and ClusterEvent ports are typed by it,
- * the CDK alarms and dashboard name only these metrics, and a test holds the README's tables to it.
+ * the CDK alarms and dashboard name only these metrics, and a test holds the runbook's metrics table (docs/runbook.md) to it.
  */
 
 /** A metric: CloudWatch unit, dimension names, the functions that emit it, and what it counts. */

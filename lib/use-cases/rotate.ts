@@ -26,7 +26,7 @@ export interface RotateDeps extends DistributeDeps {
   source: SecretSource;
   /** Namespaces holding bound Secrets (listed with the `identity-relay.dev/bound` label). */
   watchNamespaces: string[];
-  /** Which sources each namespace's bindings may name (README › Threat model); absent: no scopes. */
+  /** Which sources each namespace's bindings may name (docs/threat-model.md › Threat model); absent: no scopes. */
   bindingPolicy?: BindingPolicy;
   /**
    * Hands regions that failed retryably to their own retried jobs (the distribution queue), with the

@@ -213,7 +213,7 @@ export async function awsStaticIdentity(
       apiVersion: identityRef.apiVersion,
       kind: identityRef.kind,
       metadata: { name },
-      // A cluster-scoped identity serves tenant namespaces only where it admits them (README › Threat model).
+      // A cluster-scoped identity serves tenant namespaces only where it admits them (docs/threat-model.md › Threat model).
       spec: { secretRef: name, allowedNamespaces: { list: namespaces } },
     },
     ...regions.map((region, i) => credential(namespaces[i] ?? '', 'aws', region, identityRef)),

@@ -122,7 +122,7 @@ describe('parseEnvironment', () => {
     [
       'a misspelt key',
       { sweepInterval: 10 },
-      `cdk.json context unknown key ${ENVIRONMENTS_CONTEXT_KEY}.test.sweepInterval (check the spelling against README › Deploying identity-relay)`,
+      `cdk.json context unknown key ${ENVIRONMENTS_CONTEXT_KEY}.test.sweepInterval (check the spelling against docs/deploy.md › Deploying identity-relay)`,
     ],
   ])('rejects %s with one line naming the key', (_case, tweak, expected) => {
     const raw = {

@@ -110,7 +110,7 @@ describe('regional fan-out', () => {
       const source = await createSource(`identity-relay/${name}`, value());
       await applyAll('mgmt', [
         boundSecret(SYSTEM_NAMESPACE, name, source.arn, format),
-        // The platform's own Credential: a tenant may not name a system-namespace Secret (README › Threat model).
+        // The platform's own Credential: a tenant may not name a system-namespace Secret (docs/threat-model.md › Threat model).
         credential(SYSTEM_NAMESPACE, name, regionA, {
           apiVersion: 'v1',
           kind: 'Secret',

@@ -12,6 +12,9 @@ const DOCS = [
   'bench/README.md',
   'lib/cli/README.md',
   'test/testbed/crds/README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
 ];
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
@@ -49,20 +52,27 @@ describe('documentation links', () => {
     expect(broken, relative(ROOT, from)).toEqual([]);
   });
 
-  it('every "README › Section" reference names a README heading', () => {
-    const readme = headings(join(ROOT, 'README.md'));
+  it('every "README › Section" or "docs/file.md › Section" reference names a heading there', () => {
     const files = [
       ...DOCS,
-      ...['lib', 'functions', 'infra'].flatMap((dir) =>
+      '.ci/run',
+      ...['lib', 'functions', 'infra', 'test'].flatMap((dir) =>
         listTs(join(ROOT, dir)).map((p) => relative(ROOT, p)),
       ),
-    ];
+    ].filter((file) => file !== relative(ROOT, import.meta.filename));
     const missing = files.flatMap((file) =>
-      [...readFileSync(join(ROOT, file), 'utf8').matchAll(/README › ([A-Z][A-Za-z0-9 -]*[A-Za-z0-9])/g)]
-        .map((m) => m[1] ?? '')
-        // A reference may shorten a long heading to its start ("Units of work" for "Units of work: …").
-        .filter((section) => ![...readme].some((heading) => heading.startsWith(slug(section))))
-        .map((section) => `${file}: README › ${section}`),
+      [
+        ...readFileSync(join(ROOT, file), 'utf8').matchAll(
+          /(README|docs\/[a-z-]+\.md) › ([A-Z][A-Za-z0-9 -]*[A-Za-z0-9])/g,
+        ),
+      ]
+        .filter((m) => {
+          const doc = m[1] === 'README' ? 'README.md' : (m[1] ?? '');
+          if (!existsSync(join(ROOT, doc))) return true;
+          // A reference may shorten a long heading to its start ("Units of work" for "Units of work: …").
+          return ![...headings(join(ROOT, doc))].some((heading) => heading.startsWith(slug(m[2] ?? '')));
+        })
+        .map((m) => `${file}: ${m[0]}`),
     );
 
     expect(missing).toEqual([]);
