@@ -69,6 +69,28 @@ const watchedSecretsSchema = z
     error: 'must list at least one secret in arns or namePrefixes',
   });
 
+/** Secrets that live in other accounts (a security account): their events are forwarded to this stack. */
+const sourceAccountsSchema = z.strictObject(
+  {
+    arns: list(secretArn, 'full secret ARNs').min(1, expects('a non-empty list of full secret ARNs')),
+    // With it, the bus accepts the organization's accounts; without it, exactly the accounts of `arns`.
+    organizationId: text('an AWS Organizations id (o-…)', /^o-[a-z0-9]{10,32}$/).optional(),
+    // The source accounts' customer managed keys, if the secrets use them (the key policy must allow it).
+    kmsKeyArns: list(text('a KMS key ARN', KMS_KEY_ARN), 'KMS key ARNs').optional(),
+  },
+  expects('an object { arns, organizationId?, kmsKeyArns? }'),
+);
+
+/** An EKS cluster whose audit log group (CloudWatch Logs) feeds the audit function. */
+const eksAuditLogSchema = z.strictObject(
+  {
+    clusterName: text('an EKS cluster name', /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/),
+    // EKS writes control-plane logs to /aws/eks/<cluster>/cluster unless told otherwise.
+    logGroupName: text('a CloudWatch Logs group name', /^[.\-_/#A-Za-z0-9]{1,512}$/).optional(),
+  },
+  expects('an object { clusterName, logGroupName? }'),
+);
+
 const vpcSchema = z.strictObject(
   {
     vpcId: text('a VPC id (vpc-…)', /^vpc-[0-9a-f]{8,17}$/),
@@ -116,6 +138,8 @@ const environmentSchema = z
       systemNamespace: namespace.default('kcm-system'),
       watchNamespaces: list(namespace, 'namespace names').default([]),
       watchedSecrets: watchedSecretsSchema,
+      sourceAccounts: sourceAccountsSchema.optional(),
+      eksAuditLogs: list(eksAuditLogSchema, 'EKS clusters').default([]),
       vpc: vpcSchema.optional(),
       sweepIntervalMinutes: integer(5, 1440).default(30),
       archiveRetentionDays: integer(1, 3650).default(30),
@@ -158,9 +182,24 @@ const environmentSchema = z
         });
       }
     });
+    (env.sourceAccounts?.arns ?? []).forEach((arn, index) => {
+      const [, , , region, account] = arn.split(':');
+      if (region !== env.region || account === env.account)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sourceAccounts', 'arns', index],
+          message:
+            account === env.account
+              ? `is in this stack's account ${env.account}: list it in watchedSecrets`
+              : `must be in region ${env.region} (the functions read secrets in their own region)`,
+          input: arn,
+        });
+    });
+    const elsewhere = new Set(env.sourceAccounts?.arns ?? []);
     for (const [namespace, scope] of Object.entries(env.bindingScopes ?? {}))
       scope.arns.forEach((arn, index) => {
         const [, , , region, account] = arn.split(':');
+        if (elsewhere.has(arn)) return;
         if (region !== env.region || account !== env.account)
           ctx.addIssue({
             code: 'custom',
@@ -229,10 +268,28 @@ export function partitionOf(region: string): string {
   return 'aws';
 }
 
-/** IAM resource patterns for the watched secrets: exact ARNs, and `<prefix>*` for name prefixes. */
+/**
+ * IAM resource patterns for the watched secrets: exact ARNs, `<prefix>*` for name prefixes, and the
+ * secrets of other accounts (exact ARNs).
+ */
 export function watchedSecretResources(config: RelayConfig): string[] {
   const base = `arn:${partitionOf(config.region)}:secretsmanager:${config.region}:${config.account}:secret:`;
-  return [...config.watchedSecrets.arns, ...config.watchedSecrets.namePrefixes.map((p) => `${base}${p}*`)];
+  return [
+    ...config.watchedSecrets.arns,
+    ...config.watchedSecrets.namePrefixes.map((p) => `${base}${p}*`),
+    ...(config.sourceAccounts?.arns ?? []),
+  ];
+}
+
+/** The KMS keys the watched secrets may be encrypted with, this account's and the source accounts'. */
+export function watchedKmsKeyArns(config: RelayConfig): string[] | undefined {
+  const keys = [...(config.watchedSecrets.kmsKeyArns ?? []), ...(config.sourceAccounts?.kmsKeyArns ?? [])];
+  return keys.length > 0 ? keys : config.watchedSecrets.kmsKeyArns;
+}
+
+/** The accounts whose secrets' events this stack's bus accepts (forwarded by their SourceForwarder). */
+export function sourceAccountIds(config: RelayConfig): string[] {
+  return [...new Set((config.sourceAccounts?.arns ?? []).map((arn) => arn.split(':')[4] ?? ''))].sort();
 }
 
 /** The namespaces functions look for bound Secrets in: the system namespace first, then the rest. */

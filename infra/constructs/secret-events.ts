@@ -7,7 +7,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { partitionOf, type RelayConfig } from '../config.js';
+import { partitionOf, type RelayConfig, sourceAccountIds } from '../config.js';
 
 /** CloudTrail API calls that change a secret's value or staging labels. */
 export const CLOUDTRAIL_API_EVENTS = [
@@ -23,11 +23,16 @@ function secretArnBase(config: RelayConfig): string {
   return `arn:${partitionOf(config.region)}:secretsmanager:${config.region}:${config.account}:secret:`;
 }
 
+/** The watched secrets named by full ARN: this account's, and those of the source accounts. */
+function exactArns(config: RelayConfig): string[] {
+  return [...config.watchedSecrets.arns, ...(config.sourceAccounts?.arns ?? [])];
+}
+
 /** Matches the watched secrets' full ARNs exactly and the name prefixes as ARN prefixes. */
 function arnMatchers(config: RelayConfig): string[] {
   const base = secretArnBase(config);
   return events.Match.anyOf(
-    ...config.watchedSecrets.arns.map((arn) => events.Match.exactString(arn)),
+    ...exactArns(config).map((arn) => events.Match.exactString(arn)),
     ...config.watchedSecrets.namePrefixes.map((prefix) => events.Match.prefix(`${base}${prefix}`)),
   );
 }
@@ -38,9 +43,10 @@ function arnMatchers(config: RelayConfig): string[] {
  */
 function secretIdMatchers(config: RelayConfig): string[] {
   const base = secretArnBase(config);
-  const exact = config.watchedSecrets.arns.flatMap((arn) => {
+  const exact = exactArns(config).flatMap((arn) => {
     const partial = arn.slice(0, -'-XXXXXX'.length);
-    return [arn, partial, partial.slice(base.length)];
+    // A name alone says nothing of the account: only this account's secrets match by name.
+    return arn.startsWith(base) ? [arn, partial, partial.slice(base.length)] : [arn, partial];
   });
   return events.Match.anyOf(
     ...exact.map((id) => events.Match.exactString(id)),
@@ -101,8 +107,37 @@ export class SecretEvents extends Construct {
   constructor(scope: Construct, id: string, props: SecretEventsProps) {
     super(scope, id);
     const bus = events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    const sources = sourceAccountIds(props.config);
+    if (sources.length > 0) this.acceptFrom(props.config, sources);
     this.watch('LabelUpdated', bus, labelUpdatedPattern(props.config), props);
     if (props.config.cloudTrailRule) this.watch('CloudTrail', bus, cloudTrailPattern(props.config), props);
+  }
+
+  /**
+   * Lets the source accounts (or their organization) put Secrets Manager events on this account's
+   * default bus, and nothing else: their SourceForwarder rules forward `aws.secretsmanager` events
+   * here, where the rules above match the watched ARNs like local ones.
+   */
+  private acceptFrom(config: RelayConfig, accounts: string[]): void {
+    const partition = partitionOf(config.region);
+    const organization = config.sourceAccounts?.organizationId;
+    new events.CfnEventBusPolicy(this, 'SourceAccountsPolicy', {
+      eventBusName: 'default',
+      statementId: 'identity-relay-source-accounts',
+      statement: {
+        Sid: 'identity-relay-source-accounts',
+        Effect: 'Allow',
+        Principal: organization ? '*' : { AWS: accounts.map((a) => `arn:${partition}:iam::${a}:root`) },
+        Action: 'events:PutEvents',
+        Resource: `arn:${partition}:events:${config.region}:${config.account}:event-bus/default`,
+        Condition: {
+          StringEquals: {
+            'events:source': 'aws.secretsmanager',
+            ...(organization ? { 'aws:PrincipalOrgID': organization } : {}),
+          },
+        },
+      },
+    });
   }
 
   private watch(

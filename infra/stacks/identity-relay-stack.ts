@@ -8,11 +8,18 @@ import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cd
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as destinations from 'aws-cdk-lib/aws-logs-destinations';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { allWatchNamespaces, type RelayConfig, watchedSecretResources } from '../config.js';
+import {
+  allWatchNamespaces,
+  type RelayConfig,
+  watchedKmsKeyArns,
+  watchedSecretResources,
+} from '../config.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { targetDeadLetterQueue, WorkQueue } from '../constructs/queues.js';
 import { importNetwork, RelayFunction, TIMEOUTS } from '../constructs/relay-function.js';
@@ -128,7 +135,7 @@ export class IdentityRelayStack extends Stack {
       return fn;
     };
     const secretResources = watchedSecretResources(config);
-    const kmsKeyArns = config.watchedSecrets.kmsKeyArns;
+    const kmsKeyArns = watchedKmsKeyArns(config);
     const namespaces = allWatchNamespaces(config);
     // What every function that talks to the clusters needs.
     const clusterAccess = (fn: RelayFunction) => {
@@ -167,6 +174,7 @@ export class IdentityRelayStack extends Stack {
         .bindQueueSend('QUARANTINE_QUEUE_URL', auditQuarantine)
         .bindNamespaces(config.systemNamespace, namespaces);
       if (config.relayUsername) webhookFn.setEnvironment('RELAY_USERNAME', config.relayUsername);
+      subscribeEksAuditLogs(this, webhookFn, config);
       // kube-apiserver cannot sign AWS requests; the function checks the bearer token itself.
       const url = webhookFn.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
       new CfnOutput(this, 'AuditWebhookUrl', {
@@ -265,3 +273,31 @@ function scheduleSweep(scope: Construct, sweep: RelayFunction, intervalMinutes: 
     target,
   });
 }
+
+/**
+ * EKS clusters have no audit webhook: their audit Events go to CloudWatch Logs. A subscription filter
+ * per configured cluster sends the audit Events that can touch identities (the kinds identity-relay
+ * reads, at ResponseComplete) to the audit function, with the permission for CloudWatch Logs to invoke
+ * it from exactly that log group.
+ */
+function subscribeEksAuditLogs(scope: Construct, webhook: RelayFunction, config: RelayConfig): void {
+  for (const [index, eks] of config.eksAuditLogs.entries()) {
+    const logGroup = logs.LogGroup.fromLogGroupName(
+      scope,
+      `EksAuditLogGroup${index}`,
+      eks.logGroupName ?? `/aws/eks/${eks.clusterName}/cluster`,
+    );
+    new logs.SubscriptionFilter(scope, `EksAuditSubscription${index}`, {
+      logGroup,
+      destination: new destinations.LambdaDestination(webhook.function),
+      filterPattern: logs.FilterPattern.literal(EKS_AUDIT_FILTER),
+      filterName: `identity-relay-${eks.clusterName}`,
+    });
+  }
+}
+
+/** Audit Events (not the group's other control-plane logs) of the objects identity-relay follows. */
+export const EKS_AUDIT_FILTER =
+  '{ $.kind = "Event" && $.stage = "ResponseComplete" && ($.objectRef.resource = "secrets" || ' +
+  '$.objectRef.resource = "credentials" || $.objectRef.resource = "regions" || ' +
+  '$.objectRef.resource = "providerinterfaces" || $.objectRef.apiGroup = "infrastructure.cluster.x-k8s.io") }';

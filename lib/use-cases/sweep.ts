@@ -2,7 +2,7 @@ import type { Binding } from '../domain/binding.js';
 import { BATCH_READ_SIZE, bindingDrift, sourceNamePrefixes } from '../domain/drift.js';
 import type { RotationHint } from '../domain/events.js';
 import { type KubeObject, LABELS } from '../domain/objects.js';
-import { secretIdMatches } from '../domain/secret-id.js';
+import { parseSecretArn, secretIdMatches } from '../domain/secret-id.js';
 import { describeError, RelayError, SourceNotFound } from '../errors.js';
 import type { BatchRead, ListedVersion, MetricsSink, SecretSource } from '../ports.js';
 import { readScopedBinding } from './binding-scope.js';
@@ -11,10 +11,14 @@ import { reportPropagation, sourcesOf } from './propagation.js';
 import { type RotateDeps, rotate, type SecretOutcome } from './rotate.js';
 import { writesOf } from './run-jobs.js';
 
-/** Secrets Manager calls one sweep made (it makes no GetSecretValue and no DescribeSecret). */
+/**
+ * Secrets Manager calls one sweep made: no GetSecretValue, and DescribeSecret only for a source that
+ * ListSecrets cannot list (a secret of another account, named by its ARN).
+ */
 export interface SweepCalls {
   listSecrets: number;
   batchGetSecretValue: number;
+  describeSecret: number;
 }
 
 /** What one sweep found and did (names and versions, never values). */
@@ -48,7 +52,7 @@ export async function sweep(
   options: { dryRun?: boolean } = {},
 ): Promise<SweepResult> {
   const source = bulkSource(deps.source);
-  const calls: SweepCalls = { listSecrets: 0, batchGetSecretValue: 0 };
+  const calls: SweepCalls = { listSecrets: 0, batchGetSecretValue: 0, describeSecret: 0 };
   const failed: string[] = [];
   const bound = (
     await Promise.all(
@@ -73,7 +77,9 @@ export async function sweep(
   // Sources to read, by ARN; `moved` when a binding is behind AWSCURRENT (not only edited).
   const toRead = new Map<string, { versionId: string; moved: boolean }>();
   for (const { name, object, binding } of bindings) {
-    const entry = listed.find((v) => secretIdMatches(binding.source, v.arn) || binding.source === v.name);
+    const entry =
+      listed.find((v) => secretIdMatches(binding.source, v.arn) || binding.source === v.name) ??
+      (await otherAccount(source, binding.source, listed, calls));
     if (!entry?.versionId) {
       const reason = entry ? 'has no AWSCURRENT version' : 'does not exist or is scheduled for deletion';
       const message = describeError(new SourceNotFound(binding.source, reason));
@@ -136,7 +142,10 @@ export async function sweep(
   deps.metrics.count('Stale', stale.length);
   deps.metrics.count('Repaired', repaired);
   deps.metrics.count('Failed', failed.length);
-  deps.metrics.count('SecretsManagerCalls', calls.listSecrets + calls.batchGetSecretValue);
+  deps.metrics.count(
+    'SecretsManagerCalls',
+    calls.listSecrets + calls.batchGetSecretValue + calls.describeSecret,
+  );
   deps.log[failed.length > 0 ? 'warn' : 'info']('sweep done', {
     checked: result.checked,
     stale,
@@ -147,6 +156,26 @@ export async function sweep(
     dryRun: options.dryRun ?? false,
   });
   return result;
+}
+
+/**
+ * A source ListSecrets does not list may live in another account (ListSecrets lists only its own): named
+ * by its ARN, it is asked for with one DescribeSecret, remembered for the other bindings of the sweep.
+ */
+async function otherAccount(
+  source: BulkSource,
+  secretId: string,
+  listed: ListedVersion[],
+  calls: SweepCalls,
+): Promise<ListedVersion | undefined> {
+  if (!parseSecretArn(secretId)) return undefined;
+  calls.describeSecret += 1;
+  const found = await source.currentVersion(secretId).catch((error: unknown) => {
+    if (error instanceof SourceNotFound) return undefined;
+    throw error;
+  });
+  if (found) listed.push(found);
+  return found;
 }
 
 function bulkSource(source: SecretSource): BulkSource {

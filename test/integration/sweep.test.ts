@@ -140,7 +140,7 @@ describe('drift sweep', () => {
 
     // Assess: re-applied from one batch read, and the regional copy follows.
     expect(result).toMatchObject({ checked: 1, stale: 1, failed: 0 });
-    expect(result.calls).toEqual({ listSecrets: 1, batchGetSecretValue: 1 });
+    expect(result.calls).toEqual({ listSecrets: 1, batchGetSecretValue: 1, describeSecret: 0 });
     const mgmt = await readSecret('mgmt', name);
     expect(clientSecret(mgmt)).toBe(expected);
     expect(mgmt.metadata.annotations?.['identity-relay.dev/source-version']).toBe(version);
@@ -221,7 +221,11 @@ describe('drift sweep at scale', () => {
     const result = await scaleHandler({ source: 'aws.scheduler' }, lambdaContext());
 
     // Assess
-    const calls = { listSecrets: Math.ceil(N / 100), batchGetSecretValue: Math.ceil(K / 20) };
+    const calls = {
+      listSecrets: Math.ceil(N / 100),
+      batchGetSecretValue: Math.ceil(K / 20),
+      describeSecret: 0,
+    };
     expect(result).toMatchObject({ checked: N, stale: K, failed: 0, calls });
     expect(scale.source.calls).toEqual({
       getSecretValue: before.getSecretValue,

@@ -113,6 +113,19 @@ function captureError(act: () => unknown): unknown {
 }
 
 describe('readRotationHints', () => {
+  it("reads an event forwarded from another account (its account is the secret's) like a local one", () => {
+    // Prepare: what a source account's forwarder delivers: the event as its own bus saw it.
+    const remote = 'arn:aws:secretsmanager:us-west-2:345678901234:secret:capa/static-ZxY987';
+    const forwarded = tweak(LABEL_UPDATED, { account: '345678901234', resources: [remote] });
+
+    // Act
+    const result = readRotationHints(forwarded);
+
+    // Assess
+    expect(result.malformed).toEqual([]);
+    expect(result.hints.map((h) => h.secretId)).toEqual([remote]);
+  });
+
   it('reads the documented Secret Label Updated example as a hint for its ARN', () => {
     // Act
     const result = readRotationHints(JSON.parse(DOCUMENTED_LABEL_UPDATED));

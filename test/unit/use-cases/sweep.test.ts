@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildManagementApply, toSecretData } from '../../../lib/domain/binding.js';
 import type { KubeObject } from '../../../lib/domain/objects.js';
-import { TransientFailure } from '../../../lib/errors.js';
+import { SourceNotFound, TransientFailure } from '../../../lib/errors.js';
 import type { BatchRead, Cluster, SecretSource, SourceValue } from '../../../lib/ports.js';
 import { sweep } from '../../../lib/use-cases/sweep.js';
 import { capturingLog, capturingMetrics } from '../../helpers/capture.js';
@@ -66,21 +66,35 @@ function mgmtWith(secrets: KubeObject[]): Cluster & { events: string[]; applied:
 }
 
 /** Secrets Manager with secrets 0..n-1 at `versions[i]`; bulk reads only, and batch call k may fail. */
-function bulkSource(versions: string[], options: { failBatch?: number; missing?: number } = {}) {
-  const calls = { list: [] as Array<string[] | undefined>, batches: [] as string[][] };
+function bulkSource(
+  versions: string[],
+  options: { failBatch?: number; missing?: number; otherAccount?: number } = {},
+) {
+  const calls = {
+    list: [] as Array<string[] | undefined>,
+    batches: [] as string[][],
+    describe: [] as string[],
+  };
   const value = (i: number): SourceValue => ({
     arn: arnOf(i),
     name: `team-a/s-${i}`,
     versionId: versions[i] ?? '',
     secretString: `value-${i}-${versions[i]}`,
   });
-  const listed = versions.map((_, i) => i).filter((i) => i !== options.missing);
+  // ListSecrets lists its own account only: a secret of another account, like a missing one, is not listed.
+  const listed = versions.map((_, i) => i).filter((i) => i !== options.missing && i !== options.otherAccount);
   const source: SecretSource = {
     getCurrent: async () => {
       throw new Error('the sweep must not call GetSecretValue');
     },
-    currentVersion: async () => {
-      throw new Error('the sweep must not call DescribeSecret');
+    currentVersion: async (id) => {
+      calls.describe.push(id);
+      if (id === arnOf(options.otherAccount ?? -1)) {
+        const { arn, name, versionId } = value(options.otherAccount ?? -1);
+        return { arn, name, versionId };
+      }
+      if (id === arnOf(options.missing ?? -1)) throw new SourceNotFound(id, 'ResourceNotFoundException');
+      throw new Error('the sweep must not call DescribeSecret for a secret ListSecrets lists');
     },
     async listVersions({ namePrefixes, nextToken }) {
       calls.list.push(namePrefixes);
@@ -126,7 +140,7 @@ describe('sweep', () => {
     const result = await sweep(deps(mgmt, source));
 
     // Assess
-    expect(result.calls).toEqual({ listSecrets: 2, batchGetSecretValue: 3 });
+    expect(result.calls).toEqual({ listSecrets: 2, batchGetSecretValue: 3, describeSecret: 0 });
     // s-1 covers s-10..s-19 and s-100..s-149: ten name prefixes cover all 150 (ListSecrets' limit is 10).
     const prefixes = Array.from({ length: 10 }, (_, i) => `team-a/s-${i}`);
     expect(calls.list).toEqual([prefixes, prefixes]);
@@ -186,6 +200,21 @@ describe('sweep', () => {
       `${NAMESPACE}/s-0: SourceNotFound: source secret ${arnOf(0)} does not exist or is scheduled for deletion`,
     ]);
     expect(mgmt.events).toContain('Warning SourceUnreadable s-0');
+    expect(mgmt.applied).toEqual(['s-1']);
+  });
+
+  it('asks for a source ListSecrets does not list (another account) with one DescribeSecret', async () => {
+    // Prepare: s-1 lives in another account and moved to v2.
+    const { source, calls } = bulkSource(['v1', 'v2'], { otherAccount: 1 });
+    const mgmt = mgmtWith([boundSecret(0, 'value-0-v1', 'v1'), boundSecret(1, 'value-1-v1', 'v1')]);
+
+    // Act
+    const result = await sweep(deps(mgmt, source));
+
+    // Assess
+    expect(calls.describe).toEqual([arnOf(1)]);
+    expect(result).toMatchObject({ failed: [], stale: [`${NAMESPACE}/s-1`] });
+    expect(result.calls).toMatchObject({ describeSecret: 1, batchGetSecretValue: 1 });
     expect(mgmt.applied).toEqual(['s-1']);
   });
 
