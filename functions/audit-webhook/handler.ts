@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeError, InvalidInput } from '../../lib/errors.js';
 import {
   receiveCloudWatchLogs,

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../../lib/errors.js';
 import { runJobs } from '../../lib/use-cases/run-jobs.js';
 import { receivedMessages, settleMessages } from '../../lib/use-cases/settle-messages.js';

@@ -13,6 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BUNDLING } from '../bundling.js';
 
 /** The CloudWatch namespace every identity-relay metric is emitted under. */
 export const METRICS_NAMESPACE = 'IdentityRelay';
@@ -71,10 +72,6 @@ export interface QueueConsumerOptions {
   maxConcurrency?: number;
 }
 
-// ESM bundles have no `require`; some CommonJS dependencies still call it for Node built-ins.
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
-
 /** A NodejsFunction with the project's runtime, bundling, logging and least-privilege bindings. */
 export class RelayFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
@@ -123,21 +120,20 @@ export class RelayFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
+      // infra/bundling.ts: the same settings the benchmarks build and measure.
       bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: CREATE_REQUIRE_BANNER,
-        minify: true,
-        // Error classes are told apart by name in logs and metrics; minification must not rename them.
-        keepNames: true,
+        format: BUNDLING.format as nodejs.OutputFormat,
+        target: BUNDLING.target,
+        mainFields: [...BUNDLING.mainFields],
+        banner: BUNDLING.banner,
+        minify: BUNDLING.minify,
+        keepNames: BUNDLING.keepNames,
+        charset: BUNDLING.charset as nodejs.Charset,
+        externalModules: [...BUNDLING.external],
         sourceMap: true,
         sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
         sourcesContent: false,
-        // Bundle the AWS SDK too: the code that runs is the code the tests ran, not the runtime's copy.
-        externalModules: [],
         logLevel: nodejs.LogLevel.WARNING,
-        charset: nodejs.Charset.UTF8,
       },
     });
 

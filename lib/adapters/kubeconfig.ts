@@ -1,10 +1,12 @@
-import { ApiException, KubeConfig, loadYaml } from '@kubernetes/client-node';
-import { z } from 'zod';
+import type { RequestOptions } from 'node:https';
+import { load as loadYaml } from 'js-yaml';
+import * as z from 'zod';
 import type { HostPolicy } from '../domain/hosts.js';
 import { InvalidInput, RelayError, UnsupportedAuth } from '../errors.js';
 import type { Cluster } from '../ports.js';
 import type { EksTokenSpec, EksTokens } from './eks-token.js';
 import { hostGuard } from './host-guard.js';
+import { type ConnectionSource, HttpError } from './kube-http.js';
 
 /** How identity-relay may reach clusters: decided by configuration, never by the kubeconfig alone. */
 export interface AccessOptions {
@@ -203,25 +205,27 @@ function pemData(cluster: string, field: string, value: string): string {
   return value.replace(/\s+/g, '');
 }
 
-/** A KubeConfig holding exactly the validated access (a minted token replaces the EKS exec). */
-export function kubeConfigOf(access: ClusterAccess, token?: string): KubeConfig {
-  const kc = new KubeConfig();
+/**
+ * The connection to a cluster of exactly the validated access (a minted token replaces the EKS exec):
+ * the CA, the client certificate or the bearer token of each request.
+ */
+export function connectionOf(access: ClusterAccess, token?: string): ConnectionSource {
   const auth = access.auth.kind === 'static' ? access.auth : { token };
-  kc.loadFromClusterAndUser(
-    {
-      name: 'cluster',
-      server: access.server,
-      skipTLSVerify: access.skipTlsVerify,
-      ...(access.caData ? { caData: access.caData } : {}),
-      ...(access.tlsServerName ? { tlsServerName: access.tlsServerName } : {}),
+  const pem = (data: string | undefined) => (data ? Buffer.from(data, 'base64') : undefined);
+  return {
+    getCurrentCluster: () => ({ server: access.server }),
+    async applyToHTTPSOptions(opts: RequestOptions) {
+      const ca = pem(access.caData);
+      if (ca) opts.ca = ca;
+      if (access.tlsServerName) opts.servername = access.tlsServerName;
+      if (access.skipTlsVerify) opts.rejectUnauthorized = false;
+      if ('certData' in auth && auth.certData) {
+        opts.cert = pem(auth.certData);
+        opts.key = pem(auth.keyData);
+      }
+      if (auth.token) opts.headers = { ...opts.headers, Authorization: `Bearer ${auth.token}` };
     },
-    {
-      name: 'user',
-      ...(auth.token ? { token: auth.token } : {}),
-      ...('certData' in auth && auth.certData ? { certData: auth.certData, keyData: auth.keyData } : {}),
-    },
-  );
-  return kc;
+  };
 }
 
 /**
@@ -233,7 +237,7 @@ export function refreshingCluster(
   name: string,
   access: ClusterAccess,
   eks: EksTokens | undefined,
-  makeCluster: (kc: KubeConfig) => Cluster,
+  makeCluster: (connection: ConnectionSource) => Cluster,
 ): Cluster {
   let built: { token: string | undefined; cluster: Cluster } | undefined;
   const current = async (): Promise<Cluster> => {
@@ -244,7 +248,7 @@ export function refreshingCluster(
       if (!eks) throw new UnsupportedAuth(name, 'EKS token exec needs AWS credentials, none are configured');
       token = await eks.token(access.auth.spec);
     }
-    if (!built || built.token !== token) built = { token, cluster: makeCluster(kubeConfigOf(access, token)) };
+    if (!built || built.token !== token) built = { token, cluster: makeCluster(connectionOf(access, token)) };
     return built.cluster;
   };
   const run = async <T>(fn: (cluster: Cluster) => Promise<T>): Promise<T> => {
@@ -282,7 +286,7 @@ const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|
 function needsRebuild(error: unknown): boolean {
   if (!(error instanceof RelayError)) return false;
   const cause = error.cause;
-  if (cause instanceof ApiException) return cause.code === 401;
+  if (cause instanceof HttpError) return cause.code === 401;
   const code =
     (cause as { code?: unknown } | undefined)?.code ??
     (cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;

@@ -1,11 +1,3 @@
-import {
-  ApiException,
-  CoreV1Api,
-  type CoreV1Event,
-  type KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-} from '@kubernetes/client-node';
 import { FIELD_MANAGER, type KubeObject, type ObjectRef } from '../domain/objects.js';
 import {
   ClusterUnreachable,
@@ -17,19 +9,14 @@ import {
   WriteConflict,
 } from '../errors.js';
 import type { Cluster, ClusterConnector, ClusterEvent } from '../ports.js';
+import { type ConnectionSource, HttpError, type KubeRequest, kubeHttp } from './kube-http.js';
 import { type AccessOptions, parseKubeconfig, refreshingCluster } from './kubeconfig.js';
 
-/** KubernetesObjectApi with its discovery lookup opened up, to tell namespaced kinds from cluster-scoped. */
-class ObjectApi extends KubernetesObjectApi {
-  /** The kind's scope; undefined when the cluster does not serve it (an unknown group/version answers 404). */
-  async namespaced(apiVersion: string, kind: string): Promise<boolean | undefined> {
-    try {
-      return (await this.resource(apiVersion, kind))?.namespaced;
-    } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
-      throw error;
-    }
-  }
+/** One kind as discovery describes it. */
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
 }
 
 const PAGE = 500;
@@ -41,26 +28,28 @@ const THROTTLE_ATTEMPTS = 4;
  */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
-/** The Cluster port over a KubeConfig; `name` labels results and errors. */
+/**
+ * The Cluster port over one cluster's connection (a KubeConfig, or a Region's validated access);
+ * `name` labels results and errors.
+ */
 export function kubernetesCluster(
   name: string,
-  kc: KubeConfig,
+  source: ConnectionSource,
   options: { timeoutMs?: number } = {},
 ): Cluster {
-  const objects = kc.makeApiClient(ObjectApi);
-  const core = kc.makeApiClient(CoreV1Api);
   const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
-  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const http = kubeHttp(source, { idleTimeoutMs: timeoutMs });
+  const call = async <T>(what: string, req: KubeRequest): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
       try {
         return await withTimeout(
-          fn(),
+          http.send<T>(req),
           timeoutMs,
           () => new ClusterUnreachable(name, `${what}: no answer in ${timeoutMs} ms`),
         );
       } catch (error) {
         // 429 is the apiserver asking to come back shortly (priority and fairness, storage warming up).
-        if (error instanceof ApiException && error.code === 429 && attempt < THROTTLE_ATTEMPTS) {
+        if (error instanceof HttpError && error.code === 429 && attempt < THROTTLE_ATTEMPTS) {
           await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
           continue;
         }
@@ -69,127 +58,123 @@ export function kubernetesCluster(
     }
   };
 
-  // Asked before a get or list: an unserved kind is NotServed, never "not found" or "unreachable".
-  // Discovery answers are cached by the client, so a served kind costs no extra request.
-  const scopeOf = async (apiVersion: string, kind: string): Promise<boolean> => {
-    const namespaced = await call(`discover ${kind}`, () => objects.namespaced(apiVersion, kind));
-    if (namespaced === undefined) throw new NotServed(name, apiVersion, kind);
-    return namespaced;
+  // Discovery, one list per group/version, kept for the client's life; a kind missing from a kept
+  // list is looked up once more (its CRD may be new). An unserved group/version is never kept.
+  const discovered = new Map<string, ApiResource[]>();
+  const lookup = async (apiVersion: string): Promise<ApiResource[] | undefined> => {
+    const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const list = await call<{ resources?: ApiResource[] }>(`discover ${apiVersion}`, {
+      method: 'GET',
+      path,
+    }).catch((error: unknown) => {
+      if (error instanceof RelayError && error.cause instanceof HttpError && error.cause.code === 404)
+        return undefined;
+      throw error;
+    });
+    if (!list) return undefined;
+    const resources = (list.resources ?? []).filter((r) => !r.name.includes('/'));
+    discovered.set(apiVersion, resources);
+    return resources;
   };
+  // Asked before every request: an unserved kind is NotServed, never "not found" or "unreachable".
+  const resourceOf = async (apiVersion: string, kind: string): Promise<ApiResource> => {
+    const found =
+      discovered.get(apiVersion)?.find((r) => r.kind === kind) ??
+      (await lookup(apiVersion))?.find((r) => r.kind === kind);
+    if (!found) throw new NotServed(name, apiVersion, kind);
+    return found;
+  };
+  const pathOf = async (ref: { apiVersion: string; kind: string; namespace?: string; name?: string }) => {
+    const resource = await resourceOf(ref.apiVersion, ref.kind);
+    const root = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
+    const namespace =
+      resource.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
+    return `${root}${namespace}/${resource.name}${ref.name ? `/${encodeURIComponent(ref.name)}` : ''}`;
+  };
+  const absentIs404 = <T>(promise: Promise<T>): Promise<T | undefined> =>
+    promise.catch((error: unknown) => {
+      if (error instanceof RelayError && error.cause instanceof HttpError && error.cause.code === 404)
+        return undefined;
+      throw error;
+    });
 
   return {
     name,
     async get(ref) {
-      await scopeOf(ref.apiVersion, ref.kind);
-      return call(`get ${describe(ref)}`, () =>
-        objects
-          .read<KubeObject>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: header(ref) })
-          .catch((error: unknown) => {
-            if (error instanceof ApiException && error.code === 404) return undefined;
-            throw error;
-          }),
-      );
+      const path = await pathOf(ref);
+      return absentIs404(call<KubeObject>(`get ${describe(ref)}`, { method: 'GET', path }));
     },
-    async list(apiVersion, kind, options = {}) {
-      await scopeOf(apiVersion, kind);
+    async list(apiVersion, kind, listOptions = {}) {
+      const path = await pathOf({
+        apiVersion,
+        kind,
+        ...(listOptions.namespace ? { namespace: listOptions.namespace } : {}),
+      });
       const items: KubeObject[] = [];
       let continueToken: string | undefined;
       do {
-        const page = await call(`list ${kind}`, () =>
-          objects
-            .list<KubeObject>(
-              apiVersion,
-              kind,
-              options.namespace,
-              undefined,
-              undefined,
-              undefined,
-              options.fieldSelector,
-              options.labelSelector,
-              PAGE,
-              continueToken,
-            )
-            .catch((error: unknown) => {
-              // The kind vanished between discovery and the list (its CRD was just removed).
-              if (error instanceof ApiException && error.code === 404)
-                throw new NotServed(name, apiVersion, kind);
-              throw error;
-            }),
-        );
+        const page = await call<{ items: KubeObject[]; metadata?: { continue?: string } }>(`list ${kind}`, {
+          method: 'GET',
+          path,
+          query: {
+            labelSelector: listOptions.labelSelector,
+            fieldSelector: listOptions.fieldSelector,
+            limit: String(PAGE),
+            continue: continueToken,
+          },
+        }).catch((error: unknown) => {
+          // The kind vanished between discovery and the list (its CRD was just removed).
+          if (error instanceof RelayError && error.cause instanceof HttpError && error.cause.code === 404)
+            throw new NotServed(name, apiVersion, kind);
+          throw error;
+        });
         // List items omit apiVersion and kind; put them back so items are whole objects.
-        for (const item of page.items) items.push({ ...item, apiVersion, kind });
-        continueToken = page.metadata?._continue || undefined;
+        for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
+        continueToken = page.metadata?.continue || undefined;
       } while (continueToken);
       return items;
     },
     async apply(object) {
-      return call(`apply ${describe(object)}`, () =>
-        objects.patch<KubeObject>(
-          object,
-          undefined,
-          undefined,
-          FIELD_MANAGER,
-          true,
-          PatchStrategy.ServerSideApply,
-        ),
-      );
+      const path = await pathOf({ ...object, ...header(object.metadata) });
+      return call<KubeObject>(`apply ${describe(object)}`, {
+        method: 'PATCH',
+        path,
+        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        body: object,
+        contentType: 'application/apply-patch+yaml',
+      });
     },
     async create(object) {
-      return call(`create ${describe(object)}`, () =>
-        objects.create<KubeObject>(object, undefined, undefined, FIELD_MANAGER),
-      );
+      const { name: _name, ...where } = header(object.metadata);
+      const path = await pathOf({ apiVersion: object.apiVersion, kind: object.kind, ...where });
+      return call<KubeObject>(`create ${describe(object)}`, {
+        method: 'POST',
+        path,
+        query: { fieldManager: FIELD_MANAGER },
+        body: object,
+      });
     },
     async removeLabels(ref, labels) {
-      const patch = {
-        apiVersion: ref.apiVersion,
-        kind: ref.kind,
-        metadata: { ...header(ref), labels: Object.fromEntries(labels.map((label) => [label, null])) },
-      };
-      await call(`remove labels from ${describe(ref)}`, () =>
-        objects.patch(
-          patch as unknown as KubeObject,
-          undefined,
-          undefined,
-          FIELD_MANAGER,
-          undefined,
-          PatchStrategy.MergePatch,
-        ),
-      );
+      const metadata = { labels: Object.fromEntries(labels.map((label) => [label, null])) };
+      await call(`remove labels from ${describe(ref)}`, mergePatch(await pathOf(ref), metadata));
     },
     async annotate(ref, annotations, resourceVersion) {
-      const patch = {
-        apiVersion: ref.apiVersion,
-        kind: ref.kind,
-        metadata: { ...header(ref), annotations, ...(resourceVersion ? { resourceVersion } : {}) },
-      };
-      await call(`annotate ${describe(ref)}`, () =>
-        objects.patch(
-          patch as unknown as KubeObject,
-          undefined,
-          undefined,
-          FIELD_MANAGER,
-          undefined,
-          PatchStrategy.MergePatch,
-        ),
-      );
+      const metadata = { annotations, ...(resourceVersion ? { resourceVersion } : {}) };
+      await call(`annotate ${describe(ref)}`, mergePatch(await pathOf(ref), metadata));
     },
     async delete(ref) {
-      await call(`delete ${describe(ref)}`, () =>
-        objects
-          .delete({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: header(ref) })
-          .catch((error: unknown) => {
-            if (error instanceof ApiException && error.code === 404) return undefined;
-            throw error;
-          }),
-      );
+      const path = await pathOf(ref);
+      await absentIs404(call(`delete ${describe(ref)}`, { method: 'DELETE', path }));
     },
     async isNamespaced(apiVersion, kind) {
-      return scopeOf(apiVersion, kind);
+      return (await resourceOf(apiVersion, kind)).namespaced;
     },
     async recordEvent(regarding, event: ClusterEvent) {
       const namespace = regarding.metadata.namespace ?? 'default';
-      const now = new Date();
-      const body: CoreV1Event = {
+      const now = new Date().toISOString();
+      const body = {
+        apiVersion: 'v1',
+        kind: 'Event',
         metadata: { generateName: `${regarding.metadata.name}.`, namespace },
         involvedObject: {
           apiVersion: regarding.apiVersion,
@@ -208,11 +193,17 @@ export function kubernetesCluster(
         lastTimestamp: now,
         count: 1,
       };
-      await call(`record event on ${describe(regarding)}`, () =>
-        core.createNamespacedEvent({ namespace, body }),
-      );
+      await call(`record event on ${describe(regarding)}`, {
+        method: 'POST',
+        path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+        body,
+      });
     },
   };
+}
+
+function mergePatch(path: string, metadata: Record<string, unknown>): KubeRequest {
+  return { method: 'PATCH', path, body: { metadata }, contentType: 'application/merge-patch+json' };
 }
 
 /**
@@ -252,7 +243,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, timedOut: () => Error):
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
-function header(ref: ObjectRef): { name: string; namespace?: string } {
+function header(ref: { name: string; namespace?: string }): { name: string; namespace?: string } {
   return ref.namespace ? { name: ref.name, namespace: ref.namespace } : { name: ref.name };
 }
 
@@ -264,11 +255,11 @@ function describe(ref: ObjectRef | KubeObject): string {
 }
 
 /**
- * Decides the error class once, from the HTTP status or the socket error code. The ApiException's own
- * message embeds the whole response body, which may hold Secret data: it is never copied into ours.
+ * Decides the error class once, from the HTTP status or the socket error code. The response body may
+ * hold Secret data: only its `reason` word is ever copied into ours.
  */
 function translate(cluster: string, what: string, error: unknown): RelayError {
-  if (error instanceof ApiException) {
+  if (error instanceof HttpError) {
     const reason = statusReason(error.body);
     if (error.code === 401 || error.code === 403)
       return new Forbidden(`${what} in cluster ${cluster} (HTTP ${error.code}${reason})`, error);

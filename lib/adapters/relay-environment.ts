@@ -1,5 +1,5 @@
 import { STSClient } from '@aws-sdk/client-sts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type HostPolicy, hostPatternSchema, parseHostPattern } from '../domain/hosts.js';
 import { type BindingPolicy, bindingScopesSchema } from '../domain/policy.js';
 import { InvalidInput } from '../errors.js';

@@ -10,7 +10,7 @@
  * parsed, kept or forwarded (they can hold Secret data at the Request levels).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../errors.js';
 import { describeIssue } from './formats.js';
 

@@ -18,7 +18,7 @@
  * `malformed` with its messageId (for a batch item failure) and the other records are still read.
  * Reasons are one line naming paths and expectations, never input values.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInput } from '../errors.js';
 import { describeIssue } from './formats.js';
 import { secretIdMatches, secretIdSpecificity } from './secret-id.js';

@@ -18,7 +18,7 @@
  * Issues name data keys, JSON fields taken from the key map, and what was expected; never any part of
  * the value (not even the value's own field names, which only `raw` would otherwise reveal).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidCredentialFormat, InvalidInput } from '../errors.js';
 
 export const FORMAT_NAMES = [

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { apiVersionOf, getPath, type KubeObject, LABELS, type ObjectRef } from './objects.js';
 
 // The k0rdent object graph, read from plain objects: ProviderInterface entries, Credentials, Regions.

@@ -10,7 +10,7 @@
  *   name below the suffix), or a CIDR (an address literal inside it, or a hostname whose every address
  *   is inside one). An empty allowlist allows any host that is not refused above.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One entry of the allowlist. */
 export type HostPattern =

@@ -12,7 +12,7 @@
  * Ids are compared the way lib/domain/secret-id.ts reads them; an ambiguous id (a partial ARN that also
  * reads as another secret's full ARN) is matched when refusing and not when allowing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Refused } from '../errors.js';
 import { isSecretName, parseSecretArn, secretIdMatches } from './secret-id.js';
 

@@ -1,4 +1,4 @@
-import { MANAGEMENT_TARGET, type RegionInfo, targetName } from '../domain/graph.js';
+import { MANAGEMENT_TARGET, type RegionInfo } from '../domain/graph.js';
 import { type KubeObject, LABELS, refKey, refOf } from '../domain/objects.js';
 import {
   buildCopy,
@@ -153,7 +153,7 @@ export async function convergeRegion(
   const restarted = dryRun
     ? []
     : await restartConsumers(cluster, writtenSources(closures, actions), now, deps.log);
-  deps.log.info('region converged', { region: targetName(region), writes, dryRun, objects: actions.length });
+  deps.log.info('region converged', { region, writes, dryRun, objects: actions.length });
   return { region, actions, ...(restarted.length > 0 ? { restarted } : {}) };
 }
 

@@ -1,32 +1,20 @@
-// Row 5: each function bundled as the CDK construct bundles it (esbuild: ESM, minified, node22, the AWS
-// SDK included, the createRequire banner), its size, and the time a fresh node process takes to import
-// it, against a hello-world handler bundled the same way.
+// Row 5: each function bundled exactly as the CDK construct bundles it (infra/bundling.ts), its size, and
+// the time a fresh node process takes to import it, against a hello-world handler bundled the same way.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { buildOptions } from '../../infra/bundling.js';
 import { median, round } from './instrument.js';
 import type { Row } from './table.js';
 
-const SIZE_GOAL_MB = 1.5;
-const BANNER =
-  "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+const SIZE_GOAL_MB = 1.0;
+const RATIO_GOAL = 3;
 
-async function bundle(entry: string, outfile: string): Promise<number> {
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    mainFields: ['module', 'main'],
-    banner: { js: BANNER },
-    minify: true,
-    keepNames: true,
-    logLevel: 'error',
-  });
+/** Builds one function exactly as the CDK construct bundles it (infra/bundling.ts); returns its bytes. */
+export async function bundle(entry: string, outfile: string): Promise<number> {
+  await build(buildOptions(entry, outfile));
   return statSync(outfile).size;
 }
 
@@ -69,12 +57,12 @@ export async function coldStart(root: string, repeats: number): Promise<Row> {
       };
     });
     const sizeMet = perFunction.every((f) => f.sizeMb <= SIZE_GOAL_MB);
-    const timeMet = perFunction.every((f) => f.ratio <= 2);
+    const timeMet = perFunction.every((f) => f.ratio <= RATIO_GOAL);
     return {
       id: 5,
       name: 'cold start',
       figure: `${perFunction.map((f) => `${f.name} ${f.sizeMb} MB ${f.importMs} ms (${f.ratio}×)`).join(', ')}; hello-world ${round(helloMs)} ms (node start + import)`,
-      goal: `≤ ${SIZE_GOAL_MB} MB, ≤ 2× hello-world`,
+      goal: `≤ ${SIZE_GOAL_MB} MB, ≤ ${RATIO_GOAL}× hello-world (stretch 2×)`,
       met: sizeMet && timeMet,
       details: { repeats, helloMs: round(helloMs), sizeMet, timeMet, functions: perFunction },
     };

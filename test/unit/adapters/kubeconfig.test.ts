@@ -1,6 +1,7 @@
+import type { RequestOptions } from 'node:https';
 import { dumpYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { type AccessOptions, kubeConfigOf, parseKubeconfig } from '../../../lib/adapters/kubeconfig.js';
+import { type AccessOptions, connectionOf, parseKubeconfig } from '../../../lib/adapters/kubeconfig.js';
 import { parseHostPattern } from '../../../lib/domain/hosts.js';
 import { ClusterUnreachable, InvalidInput, Refused, UnsupportedAuth } from '../../../lib/errors.js';
 
@@ -242,21 +243,22 @@ describe('parseKubeconfig', () => {
   });
 });
 
-describe('kubeConfigOf', () => {
-  it('carries the validated cluster and a minted token in place of the exec', () => {
+describe('connectionOf', () => {
+  it('carries the validated cluster and a minted token in place of the exec', async () => {
     // Prepare
     const access = parse(exec('aws', ['eks', 'get-token', '--cluster-name', 'prod-eu']));
+    const opts: RequestOptions = {};
 
     // Act
-    const kc = kubeConfigOf(access, 'k8s-aws-v1.minted');
+    const connection = connectionOf(access, 'k8s-aws-v1.minted');
+    await connection.applyToHTTPSOptions(opts);
 
     // Assess
-    expect(kc.getCurrentCluster()).toMatchObject({
-      server: 'https://eu.example.com:6443',
-      caData: CA,
-      skipTLSVerify: false,
+    expect(connection.getCurrentCluster()).toStrictEqual({ server: 'https://eu.example.com:6443' });
+    expect(opts).toStrictEqual({
+      ca: Buffer.from(CA, 'base64'),
+      headers: { Authorization: 'Bearer k8s-aws-v1.minted' },
     });
-    expect(kc.getCurrentUser()).toStrictEqual({ name: 'user', token: 'k8s-aws-v1.minted' });
   });
 });
 

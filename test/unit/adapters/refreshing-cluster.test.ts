@@ -1,6 +1,7 @@
-import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import type { RequestOptions } from 'node:https';
 import { describe, expect, it } from 'vitest';
 import type { EksTokenSpec, EksTokens } from '../../../lib/adapters/eks-token.js';
+import { type ConnectionSource, HttpError } from '../../../lib/adapters/kube-http.js';
 import { type ClusterAccess, refreshingCluster } from '../../../lib/adapters/kubeconfig.js';
 import { ClusterUnreachable, Forbidden, Refused, UnsupportedAuth } from '../../../lib/errors.js';
 import type { Cluster } from '../../../lib/ports.js';
@@ -16,9 +17,8 @@ const EKS: ClusterAccess = {
 };
 const REF = { apiVersion: 'v1', kind: 'Secret', namespace: 'kcm-system', name: 's' };
 
-const unauthorized = () =>
-  new Forbidden('get Secret (HTTP 401)', new ApiException(401, 'Unauthorized', '', {}));
-const forbidden = () => new Forbidden('get Secret (HTTP 403)', new ApiException(403, 'Forbidden', '', {}));
+const unauthorized = () => new Forbidden('get Secret (HTTP 401)', new HttpError(401, ''));
+const forbidden = () => new Forbidden('get Secret (HTTP 403)', new HttpError(403, ''));
 const badCertificate = () =>
   new ClusterUnreachable(
     'eu',
@@ -32,8 +32,11 @@ const badCertificate = () =>
  */
 function harness(access: ClusterAccess, outcomes: Array<Error | undefined>, eks?: EksTokens) {
   const tokens: Array<string | undefined> = [];
-  const makeCluster = (kc: KubeConfig): Cluster => {
-    tokens.push(kc.getCurrentUser()?.token);
+  const makeCluster = (connection: ConnectionSource): Cluster => {
+    const opts: RequestOptions = {};
+    void connection.applyToHTTPSOptions(opts);
+    const headers = (opts.headers ?? {}) as Record<string, string>;
+    tokens.push(headers.Authorization?.replace(/^Bearer /, ''));
     return {
       name: 'eu',
       get: async () => {
