@@ -1,4 +1,4 @@
-// `npm run bench`: seven benchmarks on a testbed of its own (etcd, mgmt and N regional
+// `npm run bench`: eight benchmarks on a testbed of its own (etcd, mgmt and N regional
 // kube-apiservers, moto). Prints a table with each goal beside its figures and writes bench/results.json.
 // Figures and ratios come from one run on one machine; they are reports, not assertions.
 // BENCH_REGIONS (default 4) sets how many regional apiservers the fan-out row scales to; BENCH_ROWS
@@ -11,11 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { startTestbed, type Testbed } from '../testbed/testbed.js';
 import { auditIntake } from './audit.js';
 import { burst } from './burst.js';
+import { coldPropagation } from './cold-propagation.js';
 import { coldStart } from './cold-start.js';
 import { headOfLine } from './head-of-line.js';
 import { round } from './instrument.js';
 import { distanceFromFloor, economy, fanOutScaling } from './propagation.js';
 import { Bench } from './setup.js';
+import { type PictureData, resultsSvg } from './svg.js';
 import { printTable, type Row } from './table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -58,6 +60,7 @@ try {
   await step(2, 'distance from the floor', () => distanceFromFloor(bench, regional, 100));
   await step(3, 'no-op and economy', () => economy(bench, regional));
   await step(7, 'head-of-line', () => headOfLine(bench, regional[0] ?? 'region-a'));
+  await step(8, 'cold propagation', () => coldPropagation(bench, root, regional, 5));
 } finally {
   await testbed?.stop();
 }
@@ -80,8 +83,22 @@ const results = {
 };
 mkdirSync(join(root, 'bench'), { recursive: true });
 writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`bench: ${results.seconds} s; results in bench/results.json`);
+writeFileSync(join(root, 'bench', 'results.svg'), resultsSvg(pictureOf(rows)));
+console.log(`bench: ${results.seconds} s; results in bench/results.json, the picture in bench/results.svg`);
 clearTimeout(watchdog);
+
+/** The picture's figures: row 1 (warm per R), row 8 (cold at R = 2), row 2 (the floor). */
+function pictureOf(measured: Row[]): PictureData {
+  const details = (id: number) => measured.find((r) => r.id === id)?.details;
+  const byR = (details(1)?.byR ?? []) as Array<{ r: number; p50Ms: number }>;
+  const coldMs = details(8)?.coldMs as number | undefined;
+  const floorMs = details(2)?.bareSsaMedianMs as number | undefined;
+  return {
+    warm: byR.map((x) => ({ regions: x.r, ms: x.p50Ms })),
+    cold: coldMs === undefined ? [] : [{ regions: 2, ms: coldMs }],
+    ...(floorMs === undefined ? {} : { floorMs }),
+  };
+}
 
 function gitCommit(): string | undefined {
   try {

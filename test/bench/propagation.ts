@@ -118,8 +118,8 @@ export async function distanceFromFloor(bench: Bench, regional: string[], runs: 
     id: 2,
     name: 'distance from the floor (R=2)',
     figure: `p50 ${round(p50)} ms = ${round(p50 / floor)}×, p99 ${round(p99)} ms = ${round(p99 / floor)}× of bare SSA ${round(floor)} ms; median summed call time: AWS ${split('aws')} ms (${calls('aws')}), k8s reads ${split('read')} ms (${calls('read')}), writes ${split('write')} ms (${calls('write')}); ${getsPerSecond} gets/s at 32 in flight`,
-    goal: 'p50 ≤ 8×, p99 ≤ 15×',
-    met: p50 / floor <= 8 && p99 / floor <= 15,
+    goal: 'p50 ≤ 6×, p99 ≤ 12×',
+    met: p50 / floor <= 6 && p99 / floor <= 12,
     details: {
       runs,
       p50Ms: round(p50),
