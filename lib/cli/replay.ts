@@ -4,15 +4,13 @@ import {
   DEFAULT_IDENTITY_KINDS,
   distributionJobSchema,
   identityResources,
-  objectKey,
   readCloudWatchLogs,
   readEventList,
 } from '../domain/audit.js';
 import { readRotationHints } from '../domain/events.js';
-import { describeError } from '../errors.js';
-import { type Change, type DistributeResult, distribute } from '../use-cases/distribute.js';
+import type { Change, DistributeResult } from '../use-cases/distribute.js';
 import { rotate, type SecretOutcome } from '../use-cases/rotate.js';
-import { changeOf } from '../use-cases/run-jobs.js';
+import { runJobs } from '../use-cases/run-jobs.js';
 import { reportRotation } from '../use-cases/telemetry.js';
 import { UsageError } from './args.js';
 import type { CliDeps } from './deps.js';
@@ -120,8 +118,8 @@ export function classify(items: unknown[], env: NodeJS.ProcessEnv = {}): ReplayI
 
 /**
  * Runs a replay input through the functions' use-cases: rotation events through `rotate` (and its
- * telemetry), distribution jobs through `distribute`, each distinct object once, in order. A dry run
- * passes sandboxed deps (lib/cli/sandbox.ts).
+ * telemetry), distribution jobs through `runJobs` (the worker's path), each distinct object once, in
+ * order. A dry run passes sandboxed deps (lib/cli/sandbox.ts).
  */
 export async function replay(deps: CliDeps, input: ReplayInput): Promise<ReplayResult> {
   const failed = [...input.unsupported];
@@ -136,31 +134,19 @@ export async function replay(deps: CliDeps, input: ReplayInput): Promise<ReplayR
     for (const i of hints.ignored) ignored.push(`event ${i.eventId}: ${i.reason}`);
     for (const o of rotations) if (o.error) failed.push(`${o.secretId}: ${o.error}`);
   }
-  const jobs: JobResult[] = [];
-  const runs = new Map<string, Promise<DistributeResult>>();
-  for (const message of input.jobs) {
-    const job = distributionJobSchema.parse(JSON.parse(message.body));
-    const change = changeOf(job);
-    const key = JSON.stringify(change);
-    let run = runs.get(key);
-    const first = !run;
-    if (!run) {
-      run = distribute(deps, [change]);
-      runs.set(key, run);
-    }
-    const outcome: JobResult = { messageId: message.messageId, object: objectKey(job), change: change.kind };
-    try {
-      const result = await run;
-      // A repeated object shares the first run: its plan is shown once.
-      if (first) outcome.result = result;
-      const errors = result.regions.filter((r) => r.error).map((r) => `${r.region}: ${r.error}`);
-      if (errors.length > 0) outcome.error = errors.join('; ');
-    } catch (error) {
-      outcome.error = describeError(error);
-    }
-    if (outcome.error) failed.push(`${outcome.object}: ${outcome.error}`);
-    jobs.push(outcome);
-  }
+  // The distribution worker's own path: each distinct object once, in order (runJobs). The CLI never
+  // hands regions off to the queue: a failed region is shown, and the replay can be run again.
+  const outcomes = await runJobs({ ...deps, handOff: undefined }, input.jobs);
+  const jobs = outcomes.map(
+    (o): JobResult => ({
+      messageId: o.messageId,
+      object: o.object ?? 'unreadable job',
+      change: (o.change ?? 'object') as Change['kind'],
+      ...(o.result ? { result: o.result } : {}),
+      ...(o.error ? { error: o.error } : {}),
+    }),
+  );
+  for (const job of jobs) if (job.error) failed.push(`${job.object}: ${job.error}`);
   const { rotationRecords: _r, jobs: _j, ...rest } = input;
   return { rotations, jobs, input: rest, ignored, failed };
 }

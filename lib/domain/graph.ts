@@ -86,6 +86,8 @@ export interface CredentialInfo {
   identityRef: ObjectRef;
   /** kcm's `status.ready`; absent (kcm's next API makes it optional) means not ready. */
   ready: boolean;
+  /** The object's uid, which `kubectl describe` matches Events by. */
+  uid?: string;
 }
 
 /**
@@ -114,6 +116,7 @@ const credentialSchema = z.object({
     namespace: z.string(),
     labels: z.record(z.string(), z.string()).optional(),
     deletionTimestamp: z.string().optional(),
+    uid: z.string().optional(),
   }),
   spec: z.object({
     region: z.string().optional(),
@@ -141,6 +144,7 @@ export function readCredential(object: KubeObject): CredentialInfo | undefined {
     labels: metadata.labels ?? {},
     identityRef: namespace ? { ...identity, namespace } : identity,
     ready: status?.ready === true,
+    ...(metadata.uid ? { uid: metadata.uid } : {}),
   };
 }
 

@@ -29,6 +29,8 @@ export interface BindingDeps {
   now: () => Date;
   /** Namespaces holding bound Secrets (Giant Swarm's defaulting looks across them). */
   watchNamespaces: string[];
+  /** Where to leave work that need not delay the caller (the Normal Event of a write); awaited by it. */
+  pending?: Array<Promise<unknown>>;
 }
 
 /** What happened to one bound Secret in the management cluster. */
@@ -104,7 +106,7 @@ export async function applyBinding(
     if (dryRun) return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
     try {
       const applied = await deps.mgmt.apply(apply);
-      await deps.mgmt
+      const recorded = deps.mgmt
         .recordEvent(applied, {
           type: 'Normal',
           reason: 'CredentialRotated',
@@ -113,6 +115,9 @@ export async function applyBinding(
         .catch((error: unknown) =>
           deps.log.warn('event not recorded', { secret: name, error: describeError(error) }),
         );
+      // Off the critical path where the caller collects it: the regions need not wait for an Event.
+      if (deps.pending) deps.pending.push(recorded);
+      else await recorded;
       return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
     } catch (error) {
       // Another invocation wrote the Secret since it was read: read it again and decide again.

@@ -87,9 +87,11 @@ export async function convergeRegion(
   extraNamespaces: string[] | undefined,
   /** Keys of the only objects to converge; undefined converges every object of the region. */
   only: Set<string> | undefined,
+  /** The target's client when the caller already opened it (alongside its own reads). */
+  connected?: Promise<Cluster>,
 ): Promise<RegionResult> {
   const management = region === MANAGEMENT_TARGET;
-  const cluster = management ? deps.mgmt : await connectRegion(deps, graph.regions.get(region) as RegionInfo);
+  const cluster = await (connected ?? openTarget(deps, graph, region));
   const closures = graph.closures.filter((c) => c.target === region);
   const now = deps.now();
   // The reads of what the target holds start alongside its checks (which may only drop Credentials).
@@ -232,6 +234,16 @@ function stopNearDeadline(deps: DistributeDeps, left: number): void {
     throw new TransientFailure(
       `function deadline near: stopped with ${left} step(s) left, to resume on retry`,
     );
+}
+
+/** The client of a target: the management cluster itself, or a Region's cluster. */
+export function openTarget(
+  deps: Pick<DistributeDeps, 'mgmt' | 'connector'>,
+  graph: Graph,
+  target: string,
+): Promise<Cluster> {
+  if (target === MANAGEMENT_TARGET) return Promise.resolve(deps.mgmt);
+  return connectRegion(deps, graph.regions.get(target) as RegionInfo);
 }
 
 /** Opens a Region's cluster from its kubeconfig Secret in the management cluster (also used by `status`). */

@@ -70,7 +70,7 @@ function clip(message: string): string {
 
 async function record(
   deps: { mgmt: Cluster; log: Log },
-  credential: { namespace: string; name: string },
+  credential: { namespace: string; name: string; uid?: string },
   event: ClusterEvent,
 ): Promise<void> {
   const ref = {
@@ -80,11 +80,15 @@ async function record(
     name: credential.name,
   };
   try {
-    // The Credential's uid: `kubectl describe` matches Events by it.
-    const object: KubeObject = (await deps.mgmt.get(ref)) ?? {
+    // The Credential's uid, as the graph listed it: `kubectl describe` matches Events by it.
+    const object: KubeObject = {
       apiVersion: ref.apiVersion,
       kind: ref.kind,
-      metadata: { name: ref.name, namespace: ref.namespace },
+      metadata: {
+        name: ref.name,
+        namespace: ref.namespace,
+        ...(credential.uid ? { uid: credential.uid } : {}),
+      },
     };
     await deps.mgmt.recordEvent(object, event);
   } catch (error) {

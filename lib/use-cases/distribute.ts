@@ -7,6 +7,7 @@ import {
   convergeRegion,
   DEADLINE_RESERVE_MS,
   type DistributeDeps,
+  openTarget,
   type PlannedAction,
   type RegionResult,
 } from './converge-region.js';
@@ -52,12 +53,23 @@ export async function distribute(
   const focus = cleanUp
     ? inTargets
     : inTargets.filter((c) => c.items.some((i) => changes.some((ch) => matches(ch, i.object))));
+  // Each target's client opens (its kubeconfig read) while the changed Secrets are read.
+  const connected = new Map([...targets].map((t) => [t, openTarget(deps, graph, t)]));
+  for (const opening of connected.values()) opening.catch(() => {}); // its region's run reports it
   await loadSecrets(deps.mgmt, focus);
   const only = cleanUp ? undefined : new Set(focus.flatMap((c) => c.items.map(copyKey)));
   // A deleted Credential's copies may sit in its own namespace (a reference with a namespace path).
   const extraNamespaces = changes.flatMap((c) => (c.kind === 'credential' ? [c.namespace] : []));
   const results = await settleAll([...targets], deps.concurrency ?? 8, (region) =>
-    convergeRegion(deps, graph, region, options.dryRun ?? false, cleanUp ? extraNamespaces : undefined, only),
+    convergeRegion(
+      deps,
+      graph,
+      region,
+      options.dryRun ?? false,
+      cleanUp ? extraNamespaces : undefined,
+      only,
+      connected.get(region),
+    ),
   );
   const regions = results.map((settled, index): RegionResult => {
     const region = [...targets][index] ?? '';

@@ -15,7 +15,7 @@ import {
 } from './bound-secrets.js';
 import { settleAll } from './concurrency.js';
 import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
-import { type Graph, loadGraph } from './graph.js';
+import { loadGraph } from './graph.js';
 import { type HandOff, handOffFailedRegions } from './hand-off.js';
 import { correlationOf, withFields } from './log-fields.js';
 import { reportPropagation } from './propagation.js';
@@ -71,11 +71,15 @@ export async function rotate(
   input: RotationHints,
   options: { dryRun?: boolean } = {},
 ): Promise<SecretOutcome[]> {
-  const bound = await listBoundSecrets(deps, deps.watchNamespaces);
   const secrets = coalesceBySecret(input.hints);
-  // One read of the k0rdent graph for the whole batch: each secret's run reads only its own Secrets.
-  let graph: Promise<Graph> | undefined;
-  deps = { ...deps, graph: () => (graph ??= loadGraph(deps.mgmt, deps.systemNamespace)) };
+  // One read of the k0rdent graph for the whole batch, started at once so that it overlaps the Secrets
+  // Manager reads and the management writes: each secret's run then reads only its own Secrets.
+  if (secrets.length > 0) {
+    const graph = loadGraph(deps.mgmt, deps.systemNamespace);
+    graph.catch(() => {}); // a failed read fails the secrets that need it, when they ask
+    deps = { ...deps, graph: () => graph };
+  }
+  const bound = await listBoundSecrets(deps, deps.watchNamespaces);
   const settled = await settleAll(secrets, deps.secretConcurrency ?? SECRET_CONCURRENCY, (secret) =>
     // Every line logged for this secret, down to each region's writes, carries the triggering event's ids.
     rotateOne(
@@ -141,6 +145,8 @@ async function rotateOne(
     return settle(outcome, problems);
   }
   const changes: Change[] = [];
+  // The Normal Events of the management writes are recorded while the regions converge.
+  const pending: Array<Promise<unknown>> = [];
   const change = (binding: Binding) =>
     changes.push({ kind: 'secret', namespace: binding.secret.namespace ?? '', name: binding.secret.name });
   try {
@@ -168,7 +174,7 @@ async function rotateOne(
       for (const { object, binding } of matching) {
         // The event's id can be ambiguous (a name that is also a partial ARN); the read ARN settles it.
         if (!secretIdMatches(binding.source, value.arn) && binding.source !== value.name) continue;
-        const result = await applyBinding(deps, object, binding, value, dryRun);
+        const result = await applyBinding({ ...deps, pending }, object, binding, value, dryRun);
         outcome.bindings.push(result);
         if (result.op === 'update' || result.op === 'noop') change(binding);
         else
@@ -205,6 +211,7 @@ async function rotateOne(
       });
     }
   }
+  await Promise.all(pending);
   // Level-triggered: this run, a retry or a replay announces the version once it is everywhere.
   if (!dryRun && problems.length === 0 && !outcome.handedOff) {
     try {

@@ -25,6 +25,8 @@ export interface JobOutcome {
   code?: string;
   /** Regions that failed and went to their own retried jobs. */
   handedOff?: string[];
+  /** The run's plan and results, on the first job of the identical ones that shared it (for display). */
+  result?: DistributeResult;
 }
 
 /** The distribute Change a job stands for; the object itself is re-read, the job is only a hint. */
@@ -75,6 +77,7 @@ export async function runJobs(
     const change = changeOf(job);
     const key = JSON.stringify(change);
     let run = runs.get(key);
+    const first = !run;
     if (!run) {
       // The audit event's id follows the job into every region's log line.
       const log = withFields(deps.log, { correlationId: job.auditID, messageId: message.messageId });
@@ -88,6 +91,7 @@ export async function runJobs(
     const outcome: JobOutcome = { messageId: message.messageId, object: objectKey(job), change: change.kind };
     try {
       const result = await run;
+      if (first) outcome.result = result;
       await settleRegions(deps, job, result, outcome);
       // The job may have converged the last target of a rotated version: announce it (once) if so.
       if (!outcome.error && deps.events)

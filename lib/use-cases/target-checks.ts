@@ -1,4 +1,10 @@
-import { findEntry, identityEntries, MANAGEMENT_TARGET, targetName } from '../domain/graph.js';
+import {
+  findEntry,
+  type IdentityEntry,
+  identityEntries,
+  MANAGEMENT_TARGET,
+  targetName,
+} from '../domain/graph.js';
 import { apiVersionOf } from '../domain/objects.js';
 import { describeError, NotServed } from '../errors.js';
 import type { Cluster } from '../ports.js';
@@ -7,6 +13,29 @@ import { type CredentialClosure, unitError } from './closure.js';
 // kcm looks a Credential's identity up in the target: a ProviderInterface there must list its kind and
 // version, and the target must serve every kind to be copied. kcm copies nothing and says nothing when
 // either is missing; identity-relay copies nothing too, and says why, on that Credential alone.
+
+/**
+ * How long a target's ProviderInterfaces are kept: they change when a provider is installed, rarely,
+ * and kcm itself reads them only per reconcile; a rotation must not wait for the list each time.
+ */
+export const PROVIDER_INTERFACES_TTL_MS = 60_000;
+const kept = new WeakMap<Cluster, { at: number; entries: Promise<IdentityEntry[]> }>();
+
+/** The target's ProviderInterface entries, kept per client for PROVIDER_INTERFACES_TTL_MS. */
+function providerEntries(cluster: Cluster): Promise<IdentityEntry[]> {
+  const hit = kept.get(cluster);
+  if (hit && Date.now() - hit.at < PROVIDER_INTERFACES_TTL_MS) return hit.entries;
+  const entries = cluster
+    .list(apiVersionOf('k0rdent.mirantis.com', 'v1beta1'), 'ProviderInterface')
+    .catch((error: unknown) => {
+      if (error instanceof NotServed) return []; // no kcm there: nothing is listed
+      throw error;
+    })
+    .then(identityEntries);
+  kept.set(cluster, { at: Date.now(), entries });
+  entries.catch(() => kept.delete(cluster)); // a failed read is not kept
+  return entries;
+}
 
 /**
  * Adds to each Credential of `target` the problems of the target itself: its identity listed by no
@@ -23,13 +52,7 @@ export async function checkTarget(
   const healthy = closures.filter((c) => c.problems.length === 0 && c.items.length > 0);
   if (healthy.length === 0) return;
   const where = targetName(target);
-  const providerInterfaces = await cluster
-    .list(apiVersionOf('k0rdent.mirantis.com', 'v1beta1'), 'ProviderInterface')
-    .catch((error: unknown) => {
-      if (error instanceof NotServed) return []; // no kcm there: nothing is listed
-      throw error;
-    });
-  const entries = identityEntries(providerInterfaces);
+  const entries = await providerEntries(cluster);
   const served = new Map<string, Promise<string | undefined>>();
   const servedProblem = (apiVersion: string, kind: string) => {
     const key = `${apiVersion}/${kind}`;

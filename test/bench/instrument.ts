@@ -14,8 +14,13 @@ export class Probe {
   ops = new Map<string, number>();
   /** Every apply in the order they completed: which object, the source version it carried, and when. */
   applied: Array<{ role: string; object: string; version?: string; at: number }> = [];
+  /** Every call since the last reset, with its start and end (ms after the reset): where the time goes. */
+  timeline: Array<{ op: string; start: number; end: number }> = [];
+  private t0 = performance.now();
 
   reset(): void {
+    this.t0 = performance.now();
+    this.timeline = [];
     this.applied = [];
     this.count = { aws: 0, read: 0, write: 0, discovery: 0 };
     this.ms = { aws: 0, read: 0, write: 0, discovery: 0 };
@@ -27,6 +32,7 @@ export class Probe {
     try {
       return await fn();
     } finally {
+      this.timeline.push({ op, start: round(started - this.t0), end: round(performance.now() - this.t0) });
       this.ms[kind] += performance.now() - started;
       this.count[kind] += 1;
       this.ops.set(op, (this.ops.get(op) ?? 0) + 1);
@@ -76,9 +82,19 @@ export function probedCluster(cluster: Cluster, probe: Probe, role: string): Clu
 }
 
 export function probedConnector(base: ClusterConnector, probe: Probe): ClusterConnector {
+  // One wrapper per client, as the connector keeps one client per cluster: what is kept per client
+  // (discovery, ProviderInterfaces) is kept across propagations here too.
+  const wrapped = new WeakMap<Cluster, Cluster>();
   return {
-    connect: (name, kubeconfig, version) =>
-      probedCluster(base.connect(name, kubeconfig, version), probe, 'region'),
+    connect: (name, kubeconfig, version) => {
+      const cluster = base.connect(name, kubeconfig, version);
+      let probed = wrapped.get(cluster);
+      if (!probed) {
+        probed = probedCluster(cluster, probe, 'region');
+        wrapped.set(cluster, probed);
+      }
+      return probed;
+    },
   };
 }
 

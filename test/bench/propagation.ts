@@ -48,6 +48,7 @@ async function propagate(r: Rig, event?: Record<string, unknown>) {
     count: { ...r.probe.count },
     split: { ...r.probe.ms },
     ops: r.probe.opList(),
+    timeline: [...r.probe.timeline].sort((a, b) => a.start - b.start),
   };
 }
 
@@ -113,6 +114,8 @@ export async function distanceFromFloor(bench: Bench, regional: string[], runs: 
     99,
   );
   const split = (kind: 'aws' | 'read' | 'write') => round(median(samples.map((s) => s.split[kind])));
+  // Where the time goes: the calls of the median propagation, in the order they started.
+  const typical = [...samples].sort((a, b) => a.ms - b.ms)[Math.floor(samples.length / 2)];
   const calls = (kind: 'aws' | 'read' | 'write') => median(samples.map((s) => s.count[kind]));
   return {
     id: 2,
@@ -131,6 +134,7 @@ export async function distanceFromFloor(bench: Bench, regional: string[], runs: 
       medianCalls: { aws: calls('aws'), k8sReads: calls('read'), k8sWrites: calls('write') },
       getsPerSecond,
       note: 'summed call times overlap: regions converge in parallel',
+      medianTimeline: typical?.timeline.map((t) => `${t.start}–${t.end} ms ${t.op}`),
     },
   };
 }
