@@ -28,6 +28,7 @@ export function resultsSvg(data: PictureData): string {
   const bar = Math.min(48, slot / 3);
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    '<title>identity-relay: propagation time per number of regions, warm and cold, and the floor</title>',
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">identity-relay: propagation time per number of regions</text>`,
   ];
