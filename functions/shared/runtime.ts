@@ -6,12 +6,15 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { MiddlewareObj } from '@middy/core';
-import * as z from 'zod';
 import { eventBridgePublisher } from '../../lib/adapters/eventbridge.js';
 import { clusterFromKubeconfig, kubeconfigConnector } from '../../lib/adapters/kubernetes.js';
 import { powertoolsLog } from '../../lib/adapters/log.js';
 import { powertoolsMetrics } from '../../lib/adapters/metrics.js';
-import { policiesFromEnvironment } from '../../lib/adapters/relay-environment.js';
+import {
+  policiesFromEnvironment,
+  type RelayEnvironment,
+  readEnvironment,
+} from '../../lib/adapters/relay-environment.js';
 import { rememberingSource, secretsManagerSource } from '../../lib/adapters/secrets-manager.js';
 import { sqsQueue, sqsVisibility } from '../../lib/adapters/sqs.js';
 import { DEFAULT_IDENTITY_KINDS, identityResources } from '../../lib/domain/audit.js';
@@ -52,9 +55,18 @@ export interface Runtime {
  * Nothing is read or connected until the first invocation.
  */
 export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv = process.env): Runtime {
+  // One read of the environment (lib/adapters/relay-environment.ts); a bad value fails every
+  // invocation with the variable's name, as a failed start-up.
+  let config: RelayEnvironment | undefined;
+  let invalid: unknown;
+  try {
+    config = readEnvironment(env);
+  } catch (error) {
+    invalid = error;
+  }
   const logger = new Logger({ serviceName: service });
   const metrics = new Metrics({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'IdentityRelay',
+    namespace: config?.POWERTOOLS_METRICS_NAMESPACE ?? 'IdentityRelay',
     serviceName: service,
   });
   // Every value read from Secrets Manager is remembered, so the log masks it wherever it would appear.
@@ -63,23 +75,23 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
   const base = secretsManagerSource(new SecretsManagerClient({}));
   let deps: Promise<RotateDeps> | undefined;
   const sqs = new SQSClient({});
-  const events = env.EVENT_BUS_NAME
-    ? eventBridgePublisher(new EventBridgeClient({}), env.EVENT_BUS_NAME)
+  const events = config?.EVENT_BUS_NAME
+    ? eventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME)
     : undefined;
-  const maxReceiveCount = Number(env.MAX_RECEIVE_COUNT);
   return {
     log,
     metrics: publishedByMiddleware(powertoolsMetrics(metrics)),
     middlewares: chain(logger, metrics),
     queues: {
-      ...(env.WORK_QUEUE_URL ? { visibility: sqsVisibility(sqs, env.WORK_QUEUE_URL) } : {}),
-      ...(env.DEAD_LETTER_QUEUE_URL ? { deadLetters: sqsQueue(sqs, env.DEAD_LETTER_QUEUE_URL) } : {}),
+      ...(config?.WORK_QUEUE_URL ? { visibility: sqsVisibility(sqs, config.WORK_QUEUE_URL) } : {}),
+      ...(config?.DEAD_LETTER_QUEUE_URL ? { deadLetters: sqsQueue(sqs, config.DEAD_LETTER_QUEUE_URL) } : {}),
       ...(events ? { events } : {}),
-      ...(Number.isInteger(maxReceiveCount) && maxReceiveCount > 0 ? { maxReceiveCount } : {}),
+      ...(config?.MAX_RECEIVE_COUNT ? { maxReceiveCount: config.MAX_RECEIVE_COUNT } : {}),
     },
     sourceCalls: () => Object.values(base.calls).reduce((sum, n) => sum + n, 0),
     deps() {
-      deps ??= buildDeps(env, log, rememberingSource(base, seen), sqs, events).catch((error: unknown) => {
+      if (!config) return Promise.reject(invalid);
+      deps ??= buildDeps(config, log, rememberingSource(base, seen), sqs, events).catch((error: unknown) => {
         deps = undefined; // a failed start-up is retried on the next invocation
         throw error;
       });
@@ -89,38 +101,33 @@ export function runtimeFromEnvironment(service: string, env: NodeJS.ProcessEnv =
 }
 
 async function buildDeps(
-  env: NodeJS.ProcessEnv,
+  config: RelayEnvironment,
   log: Log,
   source: SecretSource,
   sqs: SQSClient,
   events: EventPublisher | undefined,
 ): Promise<RotateDeps> {
-  const kubeconfigSecret = env.MANAGEMENT_KUBECONFIG_SECRET_ARN;
+  const kubeconfigSecret = config.MANAGEMENT_KUBECONFIG_SECRET_ARN;
   if (!kubeconfigSecret)
     throw new InvalidInput(
       'MANAGEMENT_KUBECONFIG_SECRET_ARN is not set (the secret holding the management kubeconfig)',
     );
-  // Bad policy configuration stops start-up before anything is read.
-  const policies = policiesFromEnvironment(env);
+  const policies = policiesFromEnvironment(config);
   const kubeconfig = await source.getCurrent(kubeconfigSecret);
-  const systemNamespace = env.SYSTEM_NAMESPACE || 'kcm-system';
   const now = () => new Date();
   return {
     source,
     // A region that fails goes to its own retried job on the distribution queue (docs/units-of-work.md › Units of work).
-    ...(env.DISTRIBUTION_QUEUE_URL
-      ? { handOff: regionHandOff(sqsQueue(sqs, env.DISTRIBUTION_QUEUE_URL), now) }
+    ...(config.DISTRIBUTION_QUEUE_URL
+      ? { handOff: regionHandOff(sqsQueue(sqs, config.DISTRIBUTION_QUEUE_URL), now) }
       : {}),
     ...(events ? { events } : {}),
     mgmt: clusterFromKubeconfig('mgmt', kubeconfig.secretString, policies.management),
     connector: kubeconfigConnector(policies.regions),
     bindingPolicy: policies.bindingPolicy,
     log,
-    systemNamespace,
-    watchNamespaces: (env.WATCH_NAMESPACES || systemNamespace)
-      .split(',')
-      .map((n) => n.trim())
-      .filter(Boolean),
+    systemNamespace: config.SYSTEM_NAMESPACE,
+    watchNamespaces: config.watchNamespaces,
     now,
   };
 }
@@ -146,21 +153,6 @@ export interface AuditRuntime {
   deps(): Promise<AuditIntakeDeps>;
 }
 
-const auditEnvSchema = z.object({
-  AUDIT_TOKEN_SECRET_ARN: z.string().min(1, 'AUDIT_TOKEN_SECRET_ARN is not set (the bearer token secret)'),
-  DISTRIBUTION_QUEUE_URL: z.string().min(1, 'DISTRIBUTION_QUEUE_URL is not set (the SQS FIFO job queue)'),
-  QUARANTINE_QUEUE_URL: z.string().optional(),
-  RELAY_USERNAME: z.string().default('system:serviceaccount:identity-relay-system:identity-relay'),
-  SYSTEM_NAMESPACE: z.string().default('kcm-system'),
-  WATCH_NAMESPACES: z.string().default(''),
-  IDENTITY_KINDS: z.string().optional(),
-  AUDIT_MAX_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(6 * 1024 * 1024),
-});
-
 /** The audit-webhook function's runtime, from its environment (docs/triggers.md › Configuration). */
 export function auditRuntimeFromEnvironment(
   service: string,
@@ -168,7 +160,7 @@ export function auditRuntimeFromEnvironment(
 ): AuditRuntime {
   const logger = new Logger({ serviceName: service });
   const powertools = new Metrics({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE ?? 'IdentityRelay',
+    namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'IdentityRelay',
     serviceName: service,
   });
   const metrics = publishedByMiddleware(powertoolsMetrics(powertools));
@@ -186,24 +178,27 @@ export function auditRuntimeFromEnvironment(
 }
 
 function auditDeps(env: NodeJS.ProcessEnv, telemetry: { log: Log; metrics: MetricsSink }): AuditIntakeDeps {
-  const parsed = auditEnvSchema.safeParse(env);
-  if (!parsed.success) throw new InvalidInput(parsed.error.issues.map((issue) => issue.message).join('; '));
-  const config = parsed.data;
+  const config = readEnvironment(env);
+  const { AUDIT_TOKEN_SECRET_ARN: tokenArn, DISTRIBUTION_QUEUE_URL: queueUrl } = config;
+  if (!tokenArn || !queueUrl)
+    throw new InvalidInput(
+      [
+        tokenArn ? '' : 'AUDIT_TOKEN_SECRET_ARN is not set (the bearer token secret)',
+        queueUrl ? '' : 'DISTRIBUTION_QUEUE_URL is not set (the SQS FIFO job queue)',
+      ]
+        .filter(Boolean)
+        .join('; '),
+    );
   const sqs = new SQSClient({});
-  const kinds = config.IDENTITY_KINDS?.split(',') ?? [...DEFAULT_IDENTITY_KINDS];
+  const kinds = config.IDENTITY_KINDS ?? [...DEFAULT_IDENTITY_KINDS];
   return {
     ...telemetry,
-    queue: sqsQueue(sqs, config.DISTRIBUTION_QUEUE_URL),
+    queue: sqsQueue(sqs, queueUrl),
     ...(config.QUARANTINE_QUEUE_URL ? { quarantine: sqsQueue(sqs, config.QUARANTINE_QUEUE_URL) } : {}),
-    token: secretTokenVerifier(
-      secretsManagerSource(new SecretsManagerClient({})),
-      config.AUDIT_TOKEN_SECRET_ARN,
-    ),
+    token: secretTokenVerifier(secretsManagerSource(new SecretsManagerClient({})), tokenArn),
     filter: { identityResources: identityResources(kinds), relayUsername: config.RELAY_USERNAME },
     // The same namespaces the other functions read (the system namespace is always one of them).
-    namespaces: new Set(
-      [config.SYSTEM_NAMESPACE, ...config.WATCH_NAMESPACES.split(',')].map((n) => n.trim()).filter(Boolean),
-    ),
+    namespaces: new Set([config.SYSTEM_NAMESPACE, ...config.WATCH_NAMESPACES]),
     maxBodyBytes: config.AUDIT_MAX_BODY_BYTES,
     now: () => new Date(),
   };

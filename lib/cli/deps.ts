@@ -4,7 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubeconfigConnector, kubernetesCluster } from '../adapters/kubernetes.js';
 import { redact } from '../adapters/log.js';
-import { policiesFromEnvironment } from '../adapters/relay-environment.js';
+import { policiesFromEnvironment, readEnvironment } from '../adapters/relay-environment.js';
 import { rememberingSource, secretsManagerSource } from '../adapters/secrets-manager.js';
 import { InvalidInput } from '../errors.js';
 import type { Log, MetricsSink } from '../ports.js';
@@ -25,8 +25,10 @@ export function cliDeps(
   env: NodeJS.ProcessEnv,
   io: { stderr: (line: string) => void; seen: Set<string> },
 ): CliDeps {
+  // The functions' own variables and rules (the same schema): allowlists, role list, binding scopes.
+  const config = readEnvironment(env);
   const kc = new KubeConfig();
-  const path = command.kubeconfig ?? env.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
+  const path = command.kubeconfig ?? config.KUBECONFIG?.split(':')[0] ?? join(homedir(), '.kube', 'config');
   try {
     kc.loadFromFile(path);
   } catch (error) {
@@ -35,9 +37,8 @@ export function cliDeps(
   if (command.context) kc.setCurrentContext(command.context);
   if (!kc.getCurrentCluster())
     throw new InvalidInput(`kubeconfig ${path} has no current cluster (use --context NAME)`);
-  // The functions' own rules: the same allowlists, role list and binding scopes, from the same variables.
-  const policies = policiesFromEnvironment(env);
-  const systemNamespace = command.systemNamespace ?? (env.SYSTEM_NAMESPACE || 'kcm-system');
+  const policies = policiesFromEnvironment(config);
+  const systemNamespace = command.systemNamespace ?? config.SYSTEM_NAMESPACE;
   return {
     source: rememberingSource(secretsManagerSource(new SecretsManagerClient({})), io.seen),
     mgmt: kubernetesCluster('mgmt', kc),
@@ -48,10 +49,7 @@ export function cliDeps(
     systemNamespace,
     watchNamespaces:
       command.watchNamespaces ??
-      (env.WATCH_NAMESPACES || systemNamespace)
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean),
+      (config.WATCH_NAMESPACES.length > 0 ? config.WATCH_NAMESPACES : [systemNamespace]),
     now: () => new Date(),
   };
 }

@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib';
+import { readEnvironment } from '../adapters/relay-environment.js';
 import {
   auditJobs,
   DEFAULT_IDENTITY_KINDS,
@@ -71,9 +72,10 @@ export function classify(items: unknown[], env: NodeJS.ProcessEnv = {}): ReplayI
     audit: { received: 0, kept: 0, dropped: 0, quarantined: 0 },
     unsupported: [],
   };
+  const config = readEnvironment(env);
   const filter = {
-    identityResources: identityResources(env.IDENTITY_KINDS?.split(',') ?? [...DEFAULT_IDENTITY_KINDS]),
-    relayUsername: env.RELAY_USERNAME ?? 'system:serviceaccount:identity-relay-system:identity-relay',
+    identityResources: identityResources(config.IDENTITY_KINDS ?? [...DEFAULT_IDENTITY_KINDS]),
+    relayUsername: config.RELAY_USERNAME,
   };
   const addAudit = (events: unknown[]) => {
     const batch = auditJobs(events, filter);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { readEnvironment } from '../adapters/relay-environment.js';
 import { describeError } from '../errors.js';
 import type { RegionResult } from '../use-cases/distribute.js';
 import { type ResyncResult, resync } from '../use-cases/resync.js';
@@ -96,7 +97,11 @@ async function dispatch(
   if (command.archive) {
     const result = await replayArchive(
       new EventBridgeClient({}),
-      { ...command.archive, dryRun: command.dryRun, pollMs: Number(env.IDENTITY_RELAY_POLL_MS) || 2000 },
+      {
+        ...command.archive,
+        dryRun: command.dryRun,
+        pollMs: readEnvironment(env).IDENTITY_RELAY_POLL_MS ?? 2000,
+      },
       progressReporter(io.stderr),
     );
     emit({ ok: ['COMPLETED', 'PLANNED'].includes(result.state), ...result }, () => [
