@@ -29,8 +29,21 @@ export interface DistributeResult {
   regions: RegionResult[];
   /** Credentials that get nothing (refused by the graph rules, unreadable, or lacking in their target), with the reason. */
   problems: string[];
-  /** The run's own graph, its Credentials' problems in their targets included (absent where nothing was read). */
-  graph?: Graph;
+}
+
+// The graph a run read (its Credentials' target problems included) stays beside its result, never in it:
+// a result is logged and printed, and the graph holds the Secrets it read, values included.
+const graphs = new WeakMap<DistributeResult, Graph>();
+
+/** The graph a distribution run read, for the callers of the same invocation (status, the closed loop). */
+export function graphOf(result: DistributeResult | undefined): Graph | undefined {
+  return result ? graphs.get(result) : undefined;
+}
+
+/** `{ graph }` when the run kept one: the context option of reportPropagation. */
+export function withGraph(result: DistributeResult | undefined): { graph?: Graph } {
+  const graph = graphOf(result);
+  return graph ? { graph } : {};
 }
 
 /**
@@ -84,7 +97,9 @@ export async function distribute(
   const problems = graph.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),
   );
-  return { regions, problems, graph };
+  const result = { regions, problems };
+  graphs.set(result, graph);
+  return result;
 }
 
 /** A shared graph with closures of this run's own: the Secrets it reads are read after its own writes. */

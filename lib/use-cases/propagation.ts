@@ -13,7 +13,7 @@ import { describeError, WriteConflict } from '../errors.js';
 import type { EventPublisher } from '../ports.js';
 import { listBoundSecrets } from './bound-secrets.js';
 import { copyRefs } from './closure.js';
-import { connectRegion, type DistributeDeps, type DistributeResult } from './distribute.js';
+import { connectRegion, type DistributeDeps, type DistributeResult, graphOf } from './distribute.js';
 import { type Graph, loadGraph } from './graph.js';
 
 // The closed loop: `Credential Propagated` goes on the bus once a secret's version is everywhere it must
@@ -42,7 +42,7 @@ const CLAIM_ATTEMPTS = 3;
 /** The sources (binding source annotations) of the management Secrets a distribution run read. */
 export function sourcesOf(result: DistributeResult): string[] {
   const sources = new Set<string>();
-  for (const closure of result.graph?.closures ?? [])
+  for (const closure of graphOf(result)?.closures ?? [])
     for (const item of closure.items) {
       const source = item.loaded ? item.object.metadata.annotations?.[ANNOTATIONS.source] : undefined;
       if (source) sources.add(source);

@@ -1,7 +1,7 @@
 import { ANNOTATIONS } from '../domain/objects.js';
 import { describeError } from '../errors.js';
 import type { MetricsSink } from '../ports.js';
-import { type DistributeResult, distribute } from './distribute.js';
+import { type DistributeResult, distribute, withGraph } from './distribute.js';
 import { reportPropagation, sourcesOf } from './propagation.js';
 import { type RotateDeps, rotate, type SecretOutcome } from './rotate.js';
 import { resolveScope, type Scope } from './scope.js';
@@ -89,10 +89,10 @@ export async function resync(
         );
   for (const region of distribution.regions)
     if (region.error) failed.push(`region ${region.region}: ${region.error}`);
-  if (!dryRun && 'graph' in distribution && distribution.graph)
+  if (!dryRun && remaining.length > 0)
     await reportPropagation(deps, sourcesOf(distribution), {
       correlationId: `resync-${at}`,
-      graph: distribution.graph,
+      ...withGraph(distribution),
     }).catch((error: unknown) => failed.push(`Credential Propagated event: ${describeError(error)}`));
   const problems = state.closures.flatMap((c) =>
     c.problems.map((p) => `Credential ${c.credential.namespace}/${c.credential.name}: ${p}`),

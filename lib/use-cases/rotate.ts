@@ -14,7 +14,13 @@ import {
   warn,
 } from './bound-secrets.js';
 import { settleAll } from './concurrency.js';
-import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
+import {
+  type Change,
+  type DistributeDeps,
+  type DistributeResult,
+  distribute,
+  withGraph,
+} from './distribute.js';
 import { loadGraph } from './graph.js';
 import { type HandOff, handOffFailedRegions } from './hand-off.js';
 import { correlationOf, withFields } from './log-fields.js';
@@ -217,7 +223,7 @@ async function rotateOne(
     try {
       await reportPropagation(deps, [secret.secretId], {
         correlationId: secret.messageIds[0] ?? secret.eventIds[0] ?? secret.secretId,
-        ...(outcome.distribution?.graph ? { graph: outcome.distribution.graph } : {}),
+        ...withGraph(outcome.distribution),
       });
     } catch (error) {
       problems.push(problemOf(error, 'Credential Propagated event'));

@@ -2,7 +2,13 @@ import { type DistributionJob, distributionJobSchema, objectKey } from '../domai
 import { isWrite } from '../domain/regional.js';
 import { describeError, RelayError } from '../errors.js';
 import type { Log, MetricsSink } from '../ports.js';
-import { type Change, type DistributeDeps, type DistributeResult, distribute } from './distribute.js';
+import {
+  type Change,
+  type DistributeDeps,
+  type DistributeResult,
+  distribute,
+  withGraph,
+} from './distribute.js';
 import { type HandOff, handOffFailedRegions } from './hand-off.js';
 import { withFields } from './log-fields.js';
 import { type PropagationDeps, reportPropagation, sourcesOf } from './propagation.js';
@@ -100,7 +106,7 @@ export async function runJobs(
           sourcesOf(result),
           {
             correlationId: job.auditID ?? message.messageId,
-            ...(result.graph ? { graph: result.graph } : {}),
+            ...withGraph(result),
           },
         );
       // A Credential the job could not serve is that Credential's (its Warning Event says why): said here too.
@@ -115,7 +121,8 @@ export async function runJobs(
       if (!outcome.retryable) outcome.code = error instanceof Error ? error.name : 'Error';
     }
     if (outcome.error) deps.metrics.count('JobsFailed', 1);
-    deps.log[outcome.error ? 'error' : 'info']('distribution job done', { ...outcome, verb: job.verb });
+    const { result: _plan, ...line } = outcome; // the plan is for the CLI's screen, not the log
+    deps.log[outcome.error ? 'error' : 'info']('distribution job done', { ...line, verb: job.verb });
     outcomes.push(outcome);
   }
   return outcomes;

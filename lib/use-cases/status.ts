@@ -11,6 +11,7 @@ import {
   connectRegion,
   type DistributeDeps,
   distribute,
+  graphOf,
   type PlannedAction,
   type RegionResult,
 } from './distribute.js';
@@ -105,7 +106,7 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
   ]);
   const byRegion = new Map(distribution.regions.map((r) => [r.region, r]));
   // The distribution's own read of each Credential knows its target's problems too.
-  const checked = new Map((distribution.graph?.closures ?? []).map((c) => [credentialKey(c), c]));
+  const checked = new Map((graphOf(distribution)?.closures ?? []).map((c) => [credentialKey(c), c]));
   const credentials = await Promise.all(
     state.closures.map((closure) =>
       credentialStatus(deps, state, checked.get(credentialKey(closure)) ?? closure, byRegion),
@@ -119,7 +120,7 @@ export async function status(deps: StatusDeps, scope: Scope): Promise<StatusRepo
     return { region, state: drift ? 'drift' : 'ok', cleanup };
   });
   const propagation =
-    scope.kind === 'secret' ? await propagationStatuses(deps, state, distribution.graph) : undefined;
+    scope.kind === 'secret' ? await propagationStatuses(deps, state, graphOf(distribution)) : undefined;
   const ok =
     bindings.every((b) => b.state === 'ok') &&
     credentials.every((c) => c.state === 'ok') &&

@@ -6,7 +6,7 @@ import { parseSecretArn, secretIdMatches } from '../domain/secret-id.js';
 import { describeError, RelayError, SourceNotFound } from '../errors.js';
 import type { BatchRead, ListedVersion, MetricsSink, SecretSource } from '../ports.js';
 import { readScopedBinding } from './binding-scope.js';
-import { type DistributeResult, distribute } from './distribute.js';
+import { type DistributeResult, distribute, withGraph } from './distribute.js';
 import { reportPropagation, sourcesOf } from './propagation.js';
 import { type RotateDeps, rotate, type SecretOutcome } from './rotate.js';
 import { writesOf } from './run-jobs.js';
@@ -125,7 +125,7 @@ export async function sweep(
   if (!options.dryRun)
     await reportPropagation(deps, sourcesOf(distribution), {
       correlationId: `sweep-${at}`,
-      ...(distribution.graph ? { graph: distribution.graph } : {}),
+      ...withGraph(distribution),
     }).catch((error: unknown) => failed.push(`Credential Propagated event: ${describeError(error)}`));
 
   const repaired =
