@@ -85,6 +85,18 @@ async function redelivered(messages: Array<{ messageId: string; body: string }>)
   }
 }
 
+/**
+ * Delivers the queue's message until a delivery succeeds, as SQS redelivers it (a restarted apiserver
+ * answers 503 until its CRDs are served again), at most 20 times.
+ */
+async function redeliver(url: string, arn: string) {
+  for (let attempt = 1; ; attempt++) {
+    const delivery = await deliver(url, arn, invoke);
+    if (attempt >= 20 || (delivery.received.length > 0 && delivery.failed.length === 0)) return delivery;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** Every event caught, for the leak scan. */
 const caughtAll: CaughtEvent[] = [];
 async function take(): Promise<CaughtEvent[]> {
@@ -117,7 +129,7 @@ describe('Credential Propagated: after the last region, exactly once', () => {
     const first = await deliver(queues.url, queues.arn, invoke);
     const whileDown = await take();
     await restartB();
-    const retry = await deliver(queues.url, queues.arn, invoke);
+    const retry = await redeliver(queues.url, queues.arn);
     const afterRetry = await take();
     await invoke({ Records: [] }); // an empty batch changes nothing
     await handler(event, lambdaContext()); // the same event again, as a replay delivers it
