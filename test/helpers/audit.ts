@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { issue } from '../testbed/pki.js';
 import { freePort, type Managed, startProcess, stopProcess, waitFor } from '../testbed/processes.js';
 import type { TestbedInfo } from '../testbed/testbed.js';
@@ -165,9 +165,16 @@ export async function startAuditedApiserver(
   const kubeconfig = new KubeConfig();
   kubeconfig.loadFromString(readFileSync(mgmt.kubeconfig, 'utf8').replace(mgmt.url, url));
   const core = kubeconfig.makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kubeconfig);
+  // Ready when the custom resources are served too: until then the apiserver answers 503 ("before all
+  // known HTTP paths have been installed") for them.
   await waitFor(
     `audited apiserver ${name}`,
-    async () => (await core.listNamespace({ limit: 1 })).items !== undefined,
+    async () =>
+      (await core.listNamespace({ limit: 1 })).items !== undefined &&
+      (await objects.list('infrastructure.cluster.x-k8s.io/v1beta2', 'AWSClusterStaticIdentity')).items !==
+        undefined &&
+      (await objects.list('k0rdent.mirantis.com/v1beta1', 'Credential')).items !== undefined,
     180_000,
     500,
   );
