@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
 import { recordPid, waitFor } from './processes.js';
 import type { ClusterInfo, TestbedInfo } from './testbed.js';
 
@@ -69,9 +69,16 @@ async function waitForApiserver(cluster: ClusterInfo, timeoutMs: number): Promis
   const kc = new KubeConfig();
   kc.loadFromString(readFileSync(cluster.kubeconfig, 'utf8'));
   const core = kc.makeApiClient(CoreV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  // Ready when the custom resources are served too: a restarted apiserver answers 503 for them ("before
+  // all known HTTP paths have been installed") for a moment after it answers for built-in kinds.
   await waitFor(
     `apiserver ${cluster.name} ready`,
-    async () => (await core.listNamespace({ limit: 1 })).items !== undefined,
+    async () =>
+      (await core.listNamespace({ limit: 1 })).items !== undefined &&
+      (await objects.list('k0rdent.mirantis.com/v1beta1', 'ProviderInterface')).items !== undefined &&
+      (await objects.list('infrastructure.cluster.x-k8s.io/v1beta2', 'AWSClusterStaticIdentity')).items !==
+        undefined,
     timeoutMs,
     250,
   );
