@@ -4,18 +4,16 @@ import { runJobs } from '../../lib/use-cases/run-jobs.js';
 import { type CaughtEvent, eventCatcher } from '../helpers/event-bus.js';
 import { labelUpdated, testRuntime } from '../helpers/k0rdent.js';
 import { lambdaContext } from '../helpers/lambda.js';
-import { testbed } from '../helpers/testbed-clients.js';
-import { killApiserver, restartApiserver } from '../testbed/control.js';
 import { createQueues, deliver, sendEvent } from './sqs.js';
 import {
   hookedConnector,
   leaks,
   regionalKeys,
+  regionBOutage,
   rotate,
   type Scenario,
   see,
   seedScenario,
-  type WriteHook,
 } from './support.js';
 
 // The closed loop under a fault: `Credential Propagated` comes only once every region holds the version
@@ -24,11 +22,11 @@ import {
 
 const { runtime, deps, log, metrics } = testRuntime();
 let catcher: Awaited<ReturnType<typeof eventCatcher>>;
-let hook: WriteHook = () => {};
+const outage = regionBOutage();
 const withEvents = () => ({
   ...deps,
   events: catcher.publisher,
-  connector: hookedConnector(deps.connector, (c, n) => hook(c, n)),
+  connector: hookedConnector(deps.connector, outage.hook),
 });
 const handler = createHandler({
   ...runtime,
@@ -43,26 +41,6 @@ const invoke = async (event: unknown) => {
   return response;
 };
 
-let down = false;
-function apiserverB() {
-  const cluster = testbed().clusters['region-b'];
-  if (!cluster) throw new Error('no region-b');
-  return cluster;
-}
-/** Kills region-b's apiserver before its `at`-th write of one fan-out, once. */
-function killRegionB(scenario: Scenario, at: number): void {
-  const regionB = Object.keys(scenario.regions).find((r) => scenario.regions[r] === 'region-b');
-  hook = async (cluster, count) => {
-    if (cluster !== regionB || count !== at) return;
-    hook = () => {};
-    down = true;
-    await killApiserver(apiserverB());
-  };
-}
-async function restartB(): Promise<void> {
-  await restartApiserver(testbed(), apiserverB());
-  down = false;
-}
 /** The job a hand-off sends for one region. */
 const regionJob = (name: string, auditID: string) =>
   JSON.stringify({
@@ -114,7 +92,7 @@ describe('Credential Propagated: after the last region, exactly once', () => {
     scenario = await seedScenario(['region-a', 'region-b']);
   });
   afterAll(async () => {
-    if (down) await restartB();
+    if (outage.down) await outage.restart();
   }, 180_000);
 
   it('waits for the killed region, fires once on the retry that converges it, and not again on a replay', async () => {
@@ -123,12 +101,12 @@ describe('Credential Propagated: after the last region, exactly once', () => {
     const rotated = await rotate(scenario, 'loop');
     const event = labelUpdated(scenario.arn, rotated.versionId);
     await sendEvent(queues.url, event);
-    killRegionB(scenario, 2);
+    outage.killAt(scenario, 2);
 
     // Act
     const first = await deliver(queues.url, queues.arn, invoke);
     const whileDown = await take();
-    await restartB();
+    await outage.restart();
     const retry = await redeliver(queues.url, queues.arn);
     const afterRetry = await take();
     await invoke({ Records: [] }); // an empty batch changes nothing
@@ -161,9 +139,9 @@ describe('Credential Propagated: after the last region, exactly once', () => {
     const queues = await createQueues(5);
     const rotated = await rotate(scenario, 'worker');
     await sendEvent(queues.url, labelUpdated(scenario.arn, rotated.versionId));
-    killRegionB(scenario, 1);
+    outage.killAt(scenario, 1);
     await deliver(queues.url, queues.arn, invoke);
-    await restartB();
+    await outage.restart();
     const regionB = Object.keys(scenario.regions).find((r) => scenario.regions[r] === 'region-b') ?? '';
 
     // Act: the region's own job (what a hand-off sends), on the distribution worker's path.
@@ -184,14 +162,14 @@ describe('Credential Propagated: after the last region, exactly once', () => {
     const queues = await createQueues(2);
     const rotated = await rotate(scenario, 'failed');
     await sendEvent(queues.url, labelUpdated(scenario.arn, rotated.versionId));
-    killRegionB(scenario, 1);
+    outage.killAt(scenario, 1);
 
     // Act
     await deliver(queues.url, queues.arn, invoke);
     const afterFirst = await take();
     await deliver(queues.url, queues.arn, invoke);
     const afterLast = await take();
-    await restartB();
+    await outage.restart();
 
     // Assess
     const failed = (events: CaughtEvent[]) =>

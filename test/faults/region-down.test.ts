@@ -2,56 +2,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
 import { labelUpdated, testRuntime } from '../helpers/k0rdent.js';
 import { lambdaContext } from '../helpers/lambda.js';
-import { testbed } from '../helpers/testbed-clients.js';
-import { killApiserver, restartApiserver } from '../testbed/control.js';
 import { createQueues, deliver, receive, sendEvent } from './sqs.js';
 import {
   hookedConnector,
   identityIntact,
   leaks,
   regionalKeys,
+  regionBOutage,
   rotate,
   type Scenario,
   secretAccessKeyIn,
   see,
   seedScenario,
-  type WriteHook,
 } from './support.js';
 
 const { runtime, deps, log } = testRuntime();
-let hook: WriteHook = () => {};
+const outage = regionBOutage();
 const handler = createHandler({
   ...runtime,
-  deps: async () => ({ ...deps, connector: hookedConnector(deps.connector, (c, n) => hook(c, n)) }),
+  deps: async () => ({ ...deps, connector: hookedConnector(deps.connector, outage.hook) }),
 });
 const invoke = async (event: unknown) => {
   const response = await handler(event, lambdaContext());
   see(response);
   return response;
 };
-
-/** Kills region-b's apiserver before its `at`-th write of one fan-out, once. */
-function killRegionB(scenario: Scenario, at: number): void {
-  const regionB = Object.keys(scenario.regions).find((r) => scenario.regions[r] === 'region-b');
-  hook = async (cluster, count) => {
-    if (cluster !== regionB || count !== at) return;
-    hook = () => {};
-    down = true;
-    await killApiserver(apiserverB());
-  };
-}
-
-let down = false;
-async function restartB(): Promise<void> {
-  await restartApiserver(testbed(), apiserverB());
-  down = false;
-}
-
-function apiserverB() {
-  const cluster = testbed().clusters['region-b'];
-  if (!cluster) throw new Error('no region-b');
-  return cluster;
-}
 
 describe('a regional apiserver killed in the middle of a fan-out', () => {
   let scenario: Scenario;
@@ -60,7 +35,7 @@ describe('a regional apiserver killed in the middle of a fan-out', () => {
   });
   afterAll(async () => {
     // Whatever happened, leave region-b serving for the files after this one.
-    if (down) await restartB();
+    if (outage.down) await outage.restart();
   }, 180_000);
 
   it('converges the other region, fails the message, and the retry after the restart converges all', async () => {
@@ -68,13 +43,13 @@ describe('a regional apiserver killed in the middle of a fan-out', () => {
     const queues = await createQueues(3);
     const rotated = await rotate(scenario, 'retried');
     await sendEvent(queues.url, labelUpdated(scenario.arn, rotated.versionId));
-    killRegionB(scenario, 2); // after its Secret, before its identity
+    outage.killAt(scenario, 2); // after its Secret, before its identity
 
     // Act
     const first = await deliver(queues.url, queues.arn, invoke);
     const regionAWhileDown = await secretAccessKeyIn('region-a', scenario);
     const second = await deliver(queues.url, queues.arn, invoke);
-    await restartB();
+    await outage.restart();
     const third = await deliver(queues.url, queues.arn, invoke);
 
     // Assess
@@ -96,7 +71,7 @@ describe('a regional apiserver killed in the middle of a fan-out', () => {
     const queues = await createQueues(2);
     const rotated = await rotate(scenario, 'dead-lettered');
     await sendEvent(queues.url, labelUpdated(scenario.arn, rotated.versionId));
-    killRegionB(scenario, 1);
+    outage.killAt(scenario, 1);
 
     // Act
     const attempts = [
@@ -104,7 +79,7 @@ describe('a regional apiserver killed in the middle of a fan-out', () => {
       await deliver(queues.url, queues.arn, invoke),
       await deliver(queues.url, queues.arn, invoke), // moto moves it to the DLQ on this receive
     ];
-    await restartB();
+    await outage.restart();
     const replay = await deliver(queues.dlqUrl, queues.arn, invoke);
 
     // Assess

@@ -14,7 +14,8 @@ import {
   SYSTEM_NAMESPACE,
 } from '../helpers/k0rdent.js';
 import { lambdaContext } from '../helpers/lambda.js';
-import { kubeClients, uniqueName } from '../helpers/testbed-clients.js';
+import { kubeClients, testbed, uniqueName } from '../helpers/testbed-clients.js';
+import { killApiserver, restartApiserver } from '../testbed/control.js';
 
 export const CAPI = 'infrastructure.cluster.x-k8s.io';
 export const IDENTITY_API = `${CAPI}/v1beta2`;
@@ -160,6 +161,40 @@ export function hookedCluster(cluster: Cluster, hook: WriteHook): Cluster {
 export function hookedConnector(base: ClusterConnector, hook: WriteHook): ClusterConnector {
   return {
     connect: (name, kubeconfig, version) => hookedCluster(base.connect(name, kubeconfig, version), hook),
+  };
+}
+
+/**
+ * region-b's apiserver, killed before a chosen write of a fan-out and restarted after: pass `hook` to
+ * hookedConnector; `down` says whether it still has to be restarted.
+ */
+export function regionBOutage() {
+  let hook: WriteHook = () => {};
+  let down = false;
+  const apiserver = () => {
+    const cluster = testbed().clusters['region-b'];
+    if (!cluster) throw new Error('no region-b');
+    return cluster;
+  };
+  return {
+    hook: ((cluster, count) => hook(cluster, count)) as WriteHook,
+    /** Kills region-b's apiserver before its `at`-th write of one fan-out, once. */
+    killAt(scenario: Scenario, at: number): void {
+      const regionB = Object.keys(scenario.regions).find((r) => scenario.regions[r] === 'region-b');
+      hook = async (cluster, count) => {
+        if (cluster !== regionB || count !== at) return;
+        hook = () => {};
+        down = true;
+        await killApiserver(apiserver());
+      };
+    },
+    async restart(): Promise<void> {
+      await restartApiserver(testbed(), apiserver());
+      down = false;
+    },
+    get down() {
+      return down;
+    },
   };
 }
 

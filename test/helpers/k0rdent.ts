@@ -27,11 +27,18 @@ export async function grantRegionalNamespace(cluster: string, namespace: string)
 
 /** Lets identity-relay read and patch Secrets in one more management namespace (the shipped Secrets Role, bound there). */
 export async function grantManagementNamespace(namespace: string): Promise<void> {
+  await applyManagementRole('secrets-role.yaml', namespace);
+}
+
+/** Lets identity-relay keep AccessManagement copies in one more management namespace (the shipped Role, bound there). */
+export async function grantAccessCopies(namespace: string): Promise<void> {
+  await applyManagementRole('access-copies-role.yaml', namespace);
+}
+
+/** Applies a shipped per-namespace management manifest (a Role and its binding) to `namespace`. */
+async function applyManagementRole(file: string, namespace: string): Promise<void> {
   await ensureNamespace('mgmt', namespace);
-  const manifest = readFileSync(
-    new URL('../../infra/k8s/management/secrets-role.yaml', import.meta.url),
-    'utf8',
-  );
+  const manifest = readFileSync(new URL(`../../infra/k8s/management/${file}`, import.meta.url), 'utf8');
   const docs = loadAllYaml(manifest) as KubeObject[];
   await applyAll(
     'mgmt',
@@ -71,20 +78,6 @@ export function decodedData(secret: KubeObject | undefined): Record<string, stri
       k,
       Buffer.from(v, 'base64').toString(),
     ]),
-  );
-}
-
-/** Lets identity-relay keep AccessManagement copies in one more management namespace (the shipped Role, bound there). */
-export async function grantAccessCopies(namespace: string): Promise<void> {
-  await ensureNamespace('mgmt', namespace);
-  const manifest = readFileSync(
-    new URL('../../infra/k8s/management/access-copies-role.yaml', import.meta.url),
-    'utf8',
-  );
-  const docs = loadAllYaml(manifest) as KubeObject[];
-  await applyAll(
-    'mgmt',
-    docs.map((doc) => ({ ...doc, metadata: { ...doc.metadata, namespace } })),
   );
 }
 

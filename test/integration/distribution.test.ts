@@ -11,6 +11,7 @@ import {
   credential,
   ensureNamespace,
   prepareK0rdent,
+  readObject,
   SYSTEM_NAMESPACE,
   testRuntime,
 } from '../helpers/k0rdent.js';
@@ -36,14 +37,7 @@ async function work(jobs: Array<Partial<DistributionJob> | string>) {
   }
 }
 
-async function read(cluster: string, apiVersion: string, kind: string, name: string, namespace?: string) {
-  return (await kubeClients(cluster)
-    .objects.read({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } })
-    .catch((error: { code?: number }) => {
-      if (error.code === 404) return undefined;
-      throw error;
-    })) as KubeObject | undefined;
-}
+const read = readObject;
 
 const secretJob = (name: string): Partial<DistributionJob> => ({
   resource: 'secrets',
