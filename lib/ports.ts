@@ -56,10 +56,16 @@ export interface Cluster {
   /** The name used in results and errors (`mgmt` or the Region's name). */
   readonly name: string;
   get(ref: ObjectRef): Promise<KubeObject | undefined>;
+  /**
+   * Every object of a kind. With `cached`, served from the apiserver's watch cache (as an informer reads):
+   * no wait for the cache to catch up with etcd, which a consistent list of a quiet kind pays (up to
+   * 100 ms); never older than this client's previous list of the same objects, but it may miss a change
+   * made a few milliseconds ago.
+   */
   list(
     apiVersion: string,
     kind: string,
-    options?: { namespace?: string; labelSelector?: string; fieldSelector?: string },
+    options?: { namespace?: string; labelSelector?: string; fieldSelector?: string; cached?: boolean },
   ): Promise<KubeObject[]>;
   /**
    * Server-side apply with field manager `identity-relay`, taking ownership of the fields it sets; with

@@ -91,6 +91,8 @@ export function kubernetesCluster(
       resource.namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
     return `${root}${namespace}/${resource.name}${ref.name ? `/${encodeURIComponent(ref.name)}` : ''}`;
   };
+  // The resourceVersion each list (path and selectors) was last served at: a cached list is never older.
+  const listed = new Map<string, string>();
   const absentIs404 = <T>(promise: Promise<T>): Promise<T | undefined> =>
     promise.catch((error: unknown) => {
       if (error instanceof RelayError && error.cause instanceof HttpError && error.cause.code === 404)
@@ -111,16 +113,31 @@ export function kubernetesCluster(
         ...(listOptions.namespace ? { namespace: listOptions.namespace } : {}),
       });
       const items: KubeObject[] = [];
+      const selectors = {
+        labelSelector: listOptions.labelSelector,
+        fieldSelector: listOptions.fieldSelector,
+      };
+      const key = `${path}?${selectors.labelSelector ?? ''}&${selectors.fieldSelector ?? ''}`;
+      // From the watch cache: no older than this client's last list of the same objects (any, at first).
+      const seen = listed.get(key);
+      const cached = listOptions.cached
+        ? seen
+          ? { resourceVersion: seen, resourceVersionMatch: 'NotOlderThan' }
+          : { resourceVersion: '0' }
+        : {};
       let continueToken: string | undefined;
       do {
-        const page = await call<{ items: KubeObject[]; metadata?: { continue?: string } }>(`list ${kind}`, {
+        const page = await call<{
+          items: KubeObject[];
+          metadata?: { continue?: string; resourceVersion?: string };
+        }>(`list ${kind}`, {
           method: 'GET',
           path,
+          // A continued page carries its resourceVersion in the token.
           query: {
-            labelSelector: listOptions.labelSelector,
-            fieldSelector: listOptions.fieldSelector,
+            ...selectors,
             limit: String(PAGE),
-            continue: continueToken,
+            ...(continueToken ? { continue: continueToken } : cached),
           },
         }).catch((error: unknown) => {
           // The kind vanished between discovery and the list (its CRD was just removed).
@@ -130,6 +147,7 @@ export function kubernetesCluster(
         });
         // List items omit apiVersion and kind; put them back so items are whole objects.
         for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind });
+        if (!continueToken && page.metadata?.resourceVersion) listed.set(key, page.metadata.resourceVersion);
         continueToken = page.metadata?.continue || undefined;
       } while (continueToken);
       return items;

@@ -31,6 +31,8 @@ export interface BindingDeps {
   watchNamespaces: string[];
   /** Where to leave work that need not delay the caller (the Normal Event of a write); awaited by it. */
   pending?: Array<Promise<unknown>>;
+  /** Where to collect the Secrets written, as the apiserver answered (their content, for the regions). */
+  written?: KubeObject[];
 }
 
 /** What happened to one bound Secret in the management cluster. */
@@ -106,6 +108,7 @@ export async function applyBinding(
     if (dryRun) return { ...base, op: 'update', keys, ...(hash ? { hash } : {}) };
     try {
       const applied = await deps.mgmt.apply(apply);
+      deps.written?.push(applied);
       const recorded = deps.mgmt
         .recordEvent(applied, {
           type: 'Normal',

@@ -1,5 +1,5 @@
 import { MANAGEMENT_TARGET, type RegionInfo } from '../domain/graph.js';
-import { type KubeObject, refKey, refOf } from '../domain/objects.js';
+import { type KubeObject, type ObjectRef, refKey, refOf } from '../domain/objects.js';
 import {
   credentialLabelKey,
   type DesiredCopy,
@@ -10,6 +10,7 @@ import {
 import { guardedTry, WRITE_ATTEMPTS } from '../domain/retry.js';
 import { NotServed, RelayError, TransientFailure, WriteConflict } from '../errors.js';
 import type { Cluster, ClusterConnector, Log, MetricsSink } from '../ports.js';
+import { copyRefs } from './closure.js';
 import type { Graph } from './graph.js';
 import { restartConsumers } from './restart.js';
 import { checkTarget } from './target-checks.js';
@@ -65,9 +66,49 @@ export interface PlannedAction {
   detail?: string;
 }
 
+/** What a target holds of the copies a run converges, and its client: the other input of its plan. */
+export interface TargetState {
+  cluster: Cluster;
+  /** Each copy's current object (undefined: absent), by refKey. */
+  existing: Map<string, KubeObject | undefined>;
+}
+
+/**
+ * Opens a target and reads what it holds of the copies `only` names (all of its Credentials' copies when
+ * undefined), alongside its checks (which may only drop Credentials). It needs no Secret's content, so
+ * it runs while the management cluster's Secrets are still being read or written.
+ */
+export async function readTarget(
+  deps: DistributeDeps,
+  graph: Graph,
+  region: string,
+  only: Set<string> | undefined,
+  connected?: Promise<Cluster>,
+): Promise<TargetState> {
+  const cluster = await (connected ?? openTarget(deps, graph, region));
+  const closures = graph.closures.filter((c) => c.target === region);
+  const refs = new Map<string, ObjectRef>();
+  for (const closure of closures) {
+    if (closure.problems.length > 0) continue;
+    for (const ref of copyRefs(closure)) if (!only || only.has(refKey(ref))) refs.set(refKey(ref), ref);
+  }
+  const existing = new Map<string, KubeObject | undefined>();
+  const reads = [...refs].map(async ([key, ref]) => {
+    // An unserved kind is the check's to report, on its Credential alone.
+    const held = await cluster.get(ref).catch((error: unknown) => {
+      if (error instanceof NotServed) return undefined;
+      throw error;
+    });
+    existing.set(key, held);
+  });
+  await Promise.all([checkTarget(cluster, region, closures), ...reads]);
+  return { cluster, existing };
+}
+
 /**
  * Converges one target (a Region, or the management cluster for AccessManagement's copies) to the
- * management graph: checks the target, reads, plans, writes in order, guarded (see execute).
+ * management graph: reads it (unless the caller did, see readTarget), plans, writes in order, guarded
+ * (see execute).
  */
 export async function convergeRegion(
   deps: DistributeDeps,
@@ -78,31 +119,14 @@ export async function convergeRegion(
   extraNamespaces: string[] | undefined,
   /** Keys of the only objects to converge; undefined converges every object of the region. */
   only: Set<string> | undefined,
-  /** The target's client when the caller already opened it (alongside its own reads). */
-  connected?: Promise<Cluster>,
+  /** What the target holds, when the caller started reading it (alongside its own reads). */
+  state?: Promise<TargetState>,
 ): Promise<RegionResult> {
   const management = region === MANAGEMENT_TARGET;
-  const cluster = await (connected ?? openTarget(deps, graph, region));
+  const { cluster, existing } = await (state ?? readTarget(deps, graph, region, only));
   const closures = graph.closures.filter((c) => c.target === region);
   const now = deps.now();
-  // The reads of what the target holds start alongside its checks (which may only drop Credentials).
-  const wanted = desiredCopies(closures, now, only, management);
-  const existing = new Map<string, KubeObject | undefined>();
-  const reads = Promise.all(
-    wanted.map(async (copy) => {
-      const ref = refOf(copy.object);
-      // An unserved kind is the check's to report, on its Credential alone.
-      const held = await cluster.get(ref).catch((error: unknown) => {
-        if (error instanceof NotServed) return undefined;
-        throw error;
-      });
-      existing.set(refKey(ref), held);
-    }),
-  );
-  await Promise.all([checkTarget(cluster, region, closures), reads]);
-  const desired = closures.some((c) => c.problems.length > 0)
-    ? desiredCopies(closures, now, only, management)
-    : wanted;
+  const desired = desiredCopies(closures, now, only, management);
   // A Credential whose objects could not be read keeps its copies: its label counts as known, not active.
   const active = new Set(
     closures

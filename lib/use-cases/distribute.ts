@@ -10,6 +10,7 @@ import {
   openTarget,
   type PlannedAction,
   type RegionResult,
+  readTarget,
 } from './converge-region.js';
 import { recordCredentialEvents } from './credential-events.js';
 import { allTargets, type Graph, hasTarget, loadGraph, loadSecrets } from './graph.js';
@@ -24,6 +25,13 @@ export type Change =
   | { kind: 'region'; name: string }
   | { kind: 'object'; apiVersion: string; objectKind: string; name: string; namespace?: string }
   | { kind: 'all' };
+
+/** What a caller's management writes settled: the Secrets that changed (or hold what is wanted), and those it wrote. */
+export interface Written {
+  changes: Change[];
+  /** The written Secrets as the apiserver answered: their content, not read again. */
+  objects: KubeObject[];
+}
 
 export interface DistributeResult {
   regions: RegionResult[];
@@ -54,23 +62,40 @@ export function withGraph(result: DistributeResult | undefined): { graph?: Graph
 export async function distribute(
   deps: DistributeDeps,
   changes: Change[],
-  options: { dryRun?: boolean } = {},
+  options: {
+    dryRun?: boolean;
+    /**
+     * The caller's writes to the management cluster, still under way: `changes` are then the Secrets
+     * it may write, whose targets are read meanwhile, and only those it settles as changed converge.
+     * A rejection stops the run before any target write.
+     */
+    written?: Promise<Written>;
+  } = {},
 ): Promise<DistributeResult> {
   const graph = deps.graph ? ownCopy(await deps.graph()) : await loadGraph(deps.mgmt, deps.systemNamespace);
-  const targets = affectedRegions(graph, changes);
-  // A changed Secret changes no Credential's needs: only the objects of the Credentials that use it are
-  // read and written, and nothing can need cleaning up. Every other change, and the sweep, converges
-  // whole regions, clean-up included.
-  const cleanUp = changes.some((c) => c.kind !== 'secret');
-  const inTargets = graph.closures.filter((c) => targets.has(c.target));
-  const focus = cleanUp
-    ? inTargets
-    : inTargets.filter((c) => c.items.some((i) => changes.some((ch) => matches(ch, i.object))));
-  // Each target's client opens (its kubeconfig read) while the changed Secrets are read.
-  const connected = new Map([...targets].map((t) => [t, openTarget(deps, graph, t)]));
-  for (const opening of connected.values()) opening.catch(() => {}); // its region's run reports it
-  await loadSecrets(deps.mgmt, focus);
-  const only = cleanUp ? undefined : new Set(focus.flatMap((c) => c.items.map(copyKey)));
+  const scope = (of: Change[]) => {
+    const targets = affectedRegions(graph, of);
+    // A changed Secret changes no Credential's needs: only the objects of the Credentials that use it
+    // are read and written, and nothing can need cleaning up. Every other change, and the sweep,
+    // converges whole regions, clean-up included.
+    const cleanUp = of.some((c) => c.kind !== 'secret');
+    const inTargets = graph.closures.filter((c) => targets.has(c.target));
+    const focus = cleanUp
+      ? inTargets
+      : inTargets.filter((c) => c.items.some((i) => of.some((ch) => matches(ch, i.object))));
+    const only = cleanUp ? undefined : new Set(focus.flatMap((c) => c.items.map(copyKey)));
+    return { targets, cleanUp, inTargets, focus, only };
+  };
+  const early = scope(changes);
+  // Each target opens (its kubeconfig read) and reads what it holds while the changed Secrets are
+  // read (or still being written); its region's run reports a failure.
+  const held = new Map(
+    [...early.targets].map((t) => [t, readTarget(deps, graph, t, early.only, openTarget(deps, graph, t))]),
+  );
+  for (const reading of held.values()) reading.catch(() => {});
+  const written = options.written ? await options.written : undefined;
+  const { targets, cleanUp, inTargets, focus, only } = written ? scope(written.changes) : early;
+  await loadSecrets(deps.mgmt, focus, written?.objects);
   // A deleted Credential's copies may sit in its own namespace (a reference with a namespace path).
   const extraNamespaces = changes.flatMap((c) => (c.kind === 'credential' ? [c.namespace] : []));
   const results = await settleAll([...targets], deps.concurrency ?? 8, (region) =>
@@ -81,7 +106,7 @@ export async function distribute(
       options.dryRun ?? false,
       cleanUp ? extraNamespaces : undefined,
       only,
-      connected.get(region),
+      held.get(region),
     ),
   );
   const regions = results.map((settled, index): RegionResult => {

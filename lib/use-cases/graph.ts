@@ -191,8 +191,15 @@ function secretStub(ref: ObjectRef): KubeObject {
  * Reads the Secrets of the given closures (each once), in place; a Secret that is missing or unreadable
  * becomes a problem of its Credential, a transient failure stops the run.
  */
-export async function loadSecrets(mgmt: Cluster, closures: CredentialClosure[]): Promise<void> {
-  const reads = new Map<string, Promise<KubeObject | undefined>>();
+export async function loadSecrets(
+  mgmt: Cluster,
+  closures: CredentialClosure[],
+  /** Secrets the caller just wrote, as the apiserver answered the write: not read again. */
+  written: KubeObject[] = [],
+): Promise<void> {
+  const reads = new Map<string, Promise<KubeObject | undefined>>(
+    written.map((object) => [refKey(refOf(object)), Promise.resolve(object)]),
+  );
   await Promise.all(
     closures.flatMap((closure) =>
       closure.items

@@ -5,7 +5,7 @@ import { ANNOTATIONS, type KubeObject } from '../domain/objects.js';
 import type { BindingPolicy } from '../domain/policy.js';
 import { secretIdMatches } from '../domain/secret-id.js';
 import { describeError, Refused, RelayError } from '../errors.js';
-import type { EventPublisher, SecretSource } from '../ports.js';
+import type { Cluster, EventPublisher, SecretSource } from '../ports.js';
 import {
   applyBinding,
   type BindingOutcome,
@@ -19,6 +19,7 @@ import {
   type DistributeDeps,
   type DistributeResult,
   distribute,
+  type Written,
   withGraph,
 } from './distribute.js';
 import { loadGraph } from './graph.js';
@@ -81,6 +82,7 @@ export async function rotate(
   // One read of the k0rdent graph for the whole batch, started at once so that it overlaps the Secrets
   // Manager reads and the management writes: each secret's run then reads only its own Secrets.
   if (secrets.length > 0) {
+    deps = { ...deps, mgmt: listingFromCache(deps.mgmt) };
     const graph = loadGraph(deps.mgmt, deps.systemNamespace);
     graph.catch(() => {}); // a failed read fails the secrets that need it, when they ask
     deps = { ...deps, graph: () => graph };
@@ -102,6 +104,18 @@ export async function rotate(
       problemOf(result.reason),
     ]);
   });
+}
+
+/**
+ * A rotation is triggered by Secrets Manager, not by a change to the management cluster, so its lists
+ * come from the apiserver's watch cache (Cluster.list › cached): a change made milliseconds before is
+ * converged by the audit path it triggers, which lists consistently.
+ */
+function listingFromCache(cluster: Cluster): Cluster {
+  return {
+    ...cluster,
+    list: (apiVersion, kind, options) => cluster.list(apiVersion, kind, { ...options, cached: true }),
+  };
 }
 
 /** Secrets of one batch converged at once: each waits only for its own reads and writes. */
@@ -153,13 +167,30 @@ async function rotateOne(
   const changes: Change[] = [];
   // The Normal Events of the management writes are recorded while the regions converge.
   const pending: Array<Promise<unknown>> = [];
-  const change = (binding: Binding) =>
-    changes.push({ kind: 'secret', namespace: binding.secret.namespace ?? '', name: binding.secret.name });
+  const written: KubeObject[] = [];
+  const secretChange = (binding: Binding): Change => ({
+    kind: 'secret',
+    namespace: binding.secret.namespace ?? '',
+    name: binding.secret.name,
+  });
+  const change = (binding: Binding) => changes.push(secretChange(binding));
+  // The regions open and read what they hold while the value is read and the management cluster written.
+  const writes = Promise.withResolvers<Written>();
+  writes.promise.catch(() => {}); // a failed read is this secret's, reported below; the run only stops
+  const distribution = distribute(
+    deps,
+    matching.map(({ binding }) => secretChange(binding)),
+    { dryRun, written: writes.promise },
+  );
+  distribution.catch(() => {}); // awaited below when anything is to converge
   try {
     // Duplicates are cheap: a version every binding already holds needs no value read at all.
     const hinted =
       secret.versionIds.length > 0 && secret.versionIds.every((v) => appliedEverywhere(matching, v));
-    const current = hinted ? undefined : await deps.source.currentVersion(secret.secretId);
+    // An event naming a version some binding lacks reads AWSCURRENT at once (an older version's event
+    // then writes nothing); only an event naming none asks DescribeSecret first whether a read is needed.
+    const current =
+      secret.versionIds.length > 0 ? undefined : await deps.source.currentVersion(secret.secretId);
     if (hinted || (current && appliedEverywhere(matching, current.versionId))) {
       outcome.readSkipped = true;
       outcome.versionId = current?.versionId ?? secret.versionIds.at(-1);
@@ -180,7 +211,7 @@ async function rotateOne(
       for (const { object, binding } of matching) {
         // The event's id can be ambiguous (a name that is also a partial ARN); the read ARN settles it.
         if (!secretIdMatches(binding.source, value.arn) && binding.source !== value.name) continue;
-        const result = await applyBinding({ ...deps, pending }, object, binding, value, dryRun);
+        const result = await applyBinding({ ...deps, pending, written }, object, binding, value, dryRun);
         outcome.bindings.push(result);
         if (result.op === 'update' || result.op === 'noop') change(binding);
         else
@@ -195,12 +226,14 @@ async function rotateOne(
       }
     }
   } catch (error) {
+    writes.reject(error);
     const problem = problemOf(error);
     for (const { object } of matching) await warn(deps, object, 'SourceUnreadable', problem.error, dryRun);
     return settle(outcome, [...problems, problem]);
   }
+  writes.resolve({ changes, objects: written });
   if (changes.length > 0) {
-    outcome.distribution = await distribute(deps, changes, { dryRun });
+    outcome.distribution = await distribution;
     // One region is one unit of failure: it retries in its own job, and this secret's message is done.
     const { handedOff, left } = await handOffFailedRegions(
       { log: deps.log, handOff: dryRun ? undefined : deps.handOff },

@@ -116,23 +116,25 @@ describe('rotation function', () => {
     expect(await writeCounts()).toEqual(before);
   });
 
-  it('reads no secret value for a version every binding holds, and only DescribeSecret for an older one', async () => {
+  it('reads nothing for a version every binding holds, and only AWSCURRENT (no DescribeSecret) for an older one', async () => {
     // Prepare
     const { source } = await awsSetup(regionA);
     const version = await rotateSource(source.arn, awsValue(5));
     await invoke(sqsBatch([labelUpdated(source.arn, version)]));
     const before = { ...relaySource.calls };
+    const writesBefore = await writeCounts();
 
     // Act: the same event again, then the first version's (stale) event
     await invoke(sqsBatch([labelUpdated(source.arn, version)]));
     const afterRepeat = { ...relaySource.calls };
     await invoke(sqsBatch([labelUpdated(source.arn, source.versionId)]));
 
-    // Assess
+    // Assess: the repeat asks nothing; the stale event reads AWSCURRENT, which every binding holds
     expect(afterRepeat.getSecretValue - before.getSecretValue).toBe(0);
     expect(afterRepeat.describeSecret - before.describeSecret).toBe(0);
-    expect(relaySource.calls.getSecretValue - before.getSecretValue).toBe(0);
-    expect(relaySource.calls.describeSecret - afterRepeat.describeSecret).toBe(1);
+    expect(relaySource.calls.getSecretValue - afterRepeat.getSecretValue).toBe(1);
+    expect(relaySource.calls.describeSecret - afterRepeat.describeSecret).toBe(0);
+    expect(await writeCounts()).toEqual(writesBefore);
   });
 
   it('rejects a value that fails its format: nothing written anywhere, a Warning Event, the message failed', async () => {
