@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /**
  * How every function is bundled, in one place: the CDK construct (infra/constructs/relay-function.ts)
  * deploys exactly this, and the benchmarks (test/bench/cold-start.ts) build and measure exactly this.
@@ -6,6 +8,11 @@
 /** ESM bundles need `require` for the CommonJS the AWS SDK still pulls in. */
 const CREATE_REQUIRE_BANNER =
   "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
+/** Imports answered by a file of ours instead (infra/node-http.cjs says why). */
+const ALIAS: Record<string, string> = {
+  'node:http': fileURLToPath(new URL('./node-http.cjs', import.meta.url)),
+};
 
 /** The esbuild settings every function bundle is built with. */
 export const BUNDLING = {
@@ -20,11 +27,12 @@ export const BUNDLING = {
   charset: 'utf8',
   // Bundle the AWS SDK too: the code that runs is the code the tests ran, not the runtime's copy.
   external: [] as string[],
+  alias: ALIAS,
 } as const;
 
 /** The esbuild build options of one function, as `esbuild.build` takes them. */
 export function buildOptions(entry: string, outfile: string) {
-  const { banner, mainFields, external, ...rest } = BUNDLING;
+  const { banner, mainFields, external, alias, ...rest } = BUNDLING;
   return {
     ...rest,
     entryPoints: [entry],
@@ -33,6 +41,7 @@ export function buildOptions(entry: string, outfile: string) {
     banner: { js: banner },
     mainFields: [...mainFields],
     external: [...external],
+    alias: { ...alias },
     logLevel: 'error' as const,
   };
 }

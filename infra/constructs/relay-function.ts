@@ -130,6 +130,7 @@ export class RelayFunction extends Construct {
         keepNames: BUNDLING.keepNames,
         charset: BUNDLING.charset as nodejs.Charset,
         externalModules: [...BUNDLING.external],
+        esbuildArgs: { '--alias': Object.entries(BUNDLING.alias).map(([from, to]) => `${from}=${to}`) },
         sourceMap: true,
         sourceMapMode: nodejs.SourceMapMode.EXTERNAL,
         sourcesContent: false,

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -301,7 +302,9 @@ describe('functions', () => {
           env: { PATH: process.env.PATH, AWS_REGION: 'eu-central-1' },
         });
 
-        expect({ name, loaded }).toEqual({ name, loaded: 'function' });
+        // node:http comes as CommonJS (infra/node-http.cjs): an ESM import of it loads Node's fetch too.
+        const esmHttp = /from\s*["']node:http["']/.test(readFileSync(asset, 'utf8'));
+        expect({ name, loaded, esmHttp }).toEqual({ name, loaded: 'function', esmHttp: false });
       }
     },
     SYNTH_TIMEOUT,
