@@ -41,14 +41,19 @@ async function propagate(r: Rig, event?: Record<string, unknown>) {
   const before = r.calls.getSecretValue;
   const { ms, value } = await timed(() => r.handler(sqsEvent([next]), lambdaContext()));
   if (value?.batchItemFailures.length) throw new Error('bench: a propagation failed; see the testbed logs');
+  const timeline = [...r.probe.timeline].sort((a, b) => a.start - b.start);
+  // Propagated: the last regional write has completed (what a user waits for); the handler then
+  // records its Events and returns.
+  const regionWrites = timeline.filter((t) => t.op.startsWith('region apply')).map((t) => t.end);
   return {
     ms,
+    propagatedMs: regionWrites.length > 0 ? Math.max(...regionWrites) : ms,
     event: next,
     getSecretValue: r.calls.getSecretValue - before,
     count: { ...r.probe.count },
     split: { ...r.probe.ms },
     ops: r.probe.opList(),
-    timeline: [...r.probe.timeline].sort((a, b) => a.start - b.start),
+    timeline,
   };
 }
 
@@ -108,28 +113,32 @@ export async function distanceFromFloor(bench: Bench, regional: string[], runs: 
   // Read throughput of the same client, 32 in flight: the unit the scale model prices graph reads with.
   const reads = await timed(() => settleAll(Array.from({ length: 800 }), 32, () => cluster.get(ref)));
   const getsPerSecond = Math.round(800 / (reads.ms / 1000));
-  const p50 = median(samples.map((s) => s.ms));
-  const p99 = percentile(
-    samples.map((s) => s.ms),
-    99,
-  );
+  const p = (values: number[]) => ({ p50: median(values), p99: percentile(values, 99) });
+  const propagated = p(samples.map((s) => s.propagatedMs));
+  const returned = p(samples.map((s) => s.ms));
   const split = (kind: 'aws' | 'read' | 'write') => round(median(samples.map((s) => s.split[kind])));
   // Where the time goes: the calls of the median propagation, in the order they started.
-  const typical = [...samples].sort((a, b) => a.ms - b.ms)[Math.floor(samples.length / 2)];
+  const typical = [...samples].sort((a, b) => a.propagatedMs - b.propagatedMs)[Math.floor(samples.length / 2)];
   const calls = (kind: 'aws' | 'read' | 'write') => median(samples.map((s) => s.count[kind]));
+  const times = (x: { p50: number; p99: number }) =>
+    `p50 ${round(x.p50)} ms = ${round(x.p50 / floor)}×, p99 ${round(x.p99)} ms = ${round(x.p99 / floor)}×`;
   return {
     id: 2,
     name: 'distance from the floor (R=2)',
-    figure: `p50 ${round(p50)} ms = ${round(p50 / floor)}×, p99 ${round(p99)} ms = ${round(p99 / floor)}× of bare SSA ${round(floor)} ms; median summed call time: AWS ${split('aws')} ms (${calls('aws')}), k8s reads ${split('read')} ms (${calls('read')}), writes ${split('write')} ms (${calls('write')}); ${getsPerSecond} gets/s at 32 in flight`,
-    goal: 'p50 ≤ 6×, p99 ≤ 12×',
-    met: p50 / floor <= 6 && p99 / floor <= 12,
+    figure: `every region holds it: ${times(propagated)}; handler returns (Events recorded): ${times(returned)}; of bare SSA ${round(floor)} ms; median summed call time: AWS ${split('aws')} ms (${calls('aws')}), k8s reads ${split('read')} ms (${calls('read')}), writes ${split('write')} ms (${calls('write')}); ${getsPerSecond} gets/s at 32 in flight`,
+    goal: 'p50 ≤ 6×, p99 ≤ 12× (every region holds it)',
+    met: propagated.p50 / floor <= 6 && propagated.p99 / floor <= 12,
     details: {
       runs,
-      p50Ms: round(p50),
-      p99Ms: round(p99),
+      p50Ms: round(propagated.p50),
+      p99Ms: round(propagated.p99),
+      handlerP50Ms: round(returned.p50),
+      handlerP99Ms: round(returned.p99),
       bareSsaMedianMs: round(floor),
-      p50Ratio: round(p50 / floor, 2),
-      p99Ratio: round(p99 / floor, 2),
+      p50Ratio: round(propagated.p50 / floor, 2),
+      p99Ratio: round(propagated.p99 / floor, 2),
+      handlerP50Ratio: round(returned.p50 / floor, 2),
+      handlerP99Ratio: round(returned.p99 / floor, 2),
       medianSummedMs: { aws: split('aws'), k8sReads: split('read'), k8sWrites: split('write') },
       medianCalls: { aws: calls('aws'), k8sReads: calls('read'), k8sWrites: calls('write') },
       getsPerSecond,
