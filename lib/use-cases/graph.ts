@@ -48,25 +48,31 @@ export function allTargets(graph: Graph): string[] {
  * every Credential with a target: a Region, or the management cluster for AccessManagement's copies.
  */
 export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise<Graph> {
-  const [providerInterfaces, regionObjects, credentialObjects, accessManagements] = await Promise.all([
-    mgmt.list('k0rdent.mirantis.com/v1beta1', 'ProviderInterface'),
-    mgmt.list('k0rdent.mirantis.com/v1beta1', 'Region'),
-    mgmt.list('k0rdent.mirantis.com/v1beta1', 'Credential'),
-    // A kcm without AccessManagement grants nothing.
-    mgmt.list('k0rdent.mirantis.com/v1beta1', 'AccessManagement').catch((error: unknown) => {
-      if (error instanceof NotServed) return [];
-      throw error;
-    }),
-  ]);
-  const entries = identityEntries(providerInterfaces);
+  // The identity kinds come from the ProviderInterfaces: their lists start as soon as those arrive.
+  const identities = mgmt
+    .list('k0rdent.mirantis.com/v1beta1', 'ProviderInterface')
+    .then(async (providerInterfaces) => {
+      const entries = identityEntries(providerInterfaces);
+      const scopes = await resolveScopes(mgmt, entries);
+      // Identities come from one list per kind, not one get per Credential.
+      return { entries, scopes, listed: await listIdentities(mgmt, entries) };
+    });
+  const [{ entries, scopes, listed }, regionObjects, credentialObjects, accessManagements] =
+    await Promise.all([
+      identities,
+      mgmt.list('k0rdent.mirantis.com/v1beta1', 'Region'),
+      mgmt.list('k0rdent.mirantis.com/v1beta1', 'Credential'),
+      // A kcm without AccessManagement grants nothing.
+      mgmt.list('k0rdent.mirantis.com/v1beta1', 'AccessManagement').catch((error: unknown) => {
+        if (error instanceof NotServed) return [];
+        throw error;
+      }),
+    ]);
   const regions = new Map<string, RegionInfo>();
   for (const object of regionObjects) {
     const region = readRegion(object, systemNamespace);
     if (region) regions.set(region.name, region);
   }
-  const scopes = await resolveScopes(mgmt, entries);
-  // Identities come from one list per kind, not one get per Credential.
-  const listed = await listIdentities(mgmt, entries);
   const stubs = new WeakSet<KubeObject>();
   const read = async (ref: ObjectRef): Promise<KubeObject | undefined> => {
     if (ref.apiVersion === 'v1' && ref.kind === 'Secret') {

@@ -118,7 +118,9 @@ export async function distanceFromFloor(bench: Bench, regional: string[], runs: 
   const returned = p(samples.map((s) => s.ms));
   const split = (kind: 'aws' | 'read' | 'write') => round(median(samples.map((s) => s.split[kind])));
   // Where the time goes: the calls of the median propagation, in the order they started.
-  const typical = [...samples].sort((a, b) => a.propagatedMs - b.propagatedMs)[Math.floor(samples.length / 2)];
+  const typical = [...samples].sort((a, b) => a.propagatedMs - b.propagatedMs)[
+    Math.floor(samples.length / 2)
+  ];
   const calls = (kind: 'aws' | 'read' | 'write') => median(samples.map((s) => s.count[kind]));
   const times = (x: { p50: number; p99: number }) =>
     `p50 ${round(x.p50)} ms = ${round(x.p50 / floor)}×, p99 ${round(x.p99)} ms = ${round(x.p99 / floor)}×`;
