@@ -87,6 +87,15 @@ export async function rotate(
     graph.catch(() => {}); // a failed read fails the secrets that need it, when they ask
     deps = { ...deps, graph: () => graph };
   }
+  // Whether AWSCURRENT is already applied is asked (DescribeSecret, no value) alongside the bound-Secret
+  // list; a secret whose event names a version every binding holds never waits for the answer.
+  const current = new Map(
+    secrets.map((secret) => {
+      const asked = deps.source.currentVersion(secret.secretId);
+      asked.catch(() => {}); // its secret's failure, when awaited
+      return [secret.secretId, asked];
+    }),
+  );
   const bound = await listBoundSecrets(deps, deps.watchNamespaces);
   const settled = await settleAll(secrets, deps.secretConcurrency ?? SECRET_CONCURRENCY, (secret) =>
     // Every line logged for this secret, down to each region's writes, carries the triggering event's ids.
@@ -94,6 +103,7 @@ export async function rotate(
       { ...deps, log: withFields(deps.log, correlationOf(secret)) },
       secret,
       bound,
+      current.get(secret.secretId) as Promise<SourceVersion>,
       options.dryRun ?? false,
     ),
   );
@@ -118,6 +128,9 @@ function listingFromCache(cluster: Cluster): Cluster {
   };
 }
 
+/** What DescribeSecret says of a secret: its AWSCURRENT version. */
+type SourceVersion = Awaited<ReturnType<SecretSource['currentVersion']>>;
+
 /** Secrets of one batch converged at once: each waits only for its own reads and writes. */
 const SECRET_CONCURRENCY = 4;
 
@@ -136,6 +149,7 @@ async function rotateOne(
   deps: RotateDeps,
   secret: CoalescedSecret,
   bound: BoundSecret[],
+  asked: Promise<SourceVersion>,
   dryRun: boolean,
 ): Promise<SecretOutcome> {
   const outcome: SecretOutcome = { secretId: secret.secretId, bindings: [], messageIds: secret.messageIds };
@@ -187,10 +201,7 @@ async function rotateOne(
     // Duplicates are cheap: a version every binding already holds needs no value read at all.
     const hinted =
       secret.versionIds.length > 0 && secret.versionIds.every((v) => appliedEverywhere(matching, v));
-    // An event naming a version some binding lacks reads AWSCURRENT at once (an older version's event
-    // then writes nothing); only an event naming none asks DescribeSecret first whether a read is needed.
-    const current =
-      secret.versionIds.length > 0 ? undefined : await deps.source.currentVersion(secret.secretId);
+    const current = hinted ? undefined : await asked;
     if (hinted || (current && appliedEverywhere(matching, current.versionId))) {
       outcome.readSkipped = true;
       outcome.versionId = current?.versionId ?? secret.versionIds.at(-1);

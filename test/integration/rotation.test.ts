@@ -116,7 +116,7 @@ describe('rotation function', () => {
     expect(await writeCounts()).toEqual(before);
   });
 
-  it('reads nothing for a version every binding holds, and only AWSCURRENT (no DescribeSecret) for an older one', async () => {
+  it('reads no secret value for a version every binding holds, and only DescribeSecret for an older one', async () => {
     // Prepare
     const { source } = await awsSetup(regionA);
     const version = await rotateSource(source.arn, awsValue(5));
@@ -129,11 +129,11 @@ describe('rotation function', () => {
     const afterRepeat = { ...relaySource.calls };
     await invoke(sqsBatch([labelUpdated(source.arn, source.versionId)]));
 
-    // Assess: the repeat asks nothing; the stale event reads AWSCURRENT, which every binding holds
+    // Assess: DescribeSecret is asked alongside the bound-Secret list, each time; no value is read
     expect(afterRepeat.getSecretValue - before.getSecretValue).toBe(0);
-    expect(afterRepeat.describeSecret - before.describeSecret).toBe(0);
-    expect(relaySource.calls.getSecretValue - afterRepeat.getSecretValue).toBe(1);
-    expect(relaySource.calls.describeSecret - afterRepeat.describeSecret).toBe(0);
+    expect(afterRepeat.describeSecret - before.describeSecret).toBe(1);
+    expect(relaySource.calls.getSecretValue - before.getSecretValue).toBe(0);
+    expect(relaySource.calls.describeSecret - afterRepeat.describeSecret).toBe(1);
     expect(await writeCounts()).toEqual(writesBefore);
   });
 
