@@ -21,6 +21,7 @@ import {
   stopped,
   unitError,
 } from './closure.js';
+import { providerEntries } from './target-checks.js';
 
 export type { ClosureItem, CredentialClosure };
 
@@ -47,16 +48,28 @@ export function allTargets(graph: Graph): string[] {
  * Reads ProviderInterfaces, Regions, Credentials and AccessManagements, and follows the references of
  * every Credential with a target: a Region, or the management cluster for AccessManagement's copies.
  */
-export async function loadGraph(mgmt: Cluster, systemNamespace: string): Promise<Graph> {
+export async function loadGraph(
+  mgmt: Cluster,
+  systemNamespace: string,
+  options: {
+    /**
+     * Take the ProviderInterfaces kept for a minute per client (as a target's are) instead of listing
+     * them: a rotation's choice, so the identity lists start at once. A new provider is then seen
+     * within a minute by rotations, and at once by the audit path its change triggers.
+     */
+    keptProviderInterfaces?: boolean;
+  } = {},
+): Promise<Graph> {
   // The identity kinds come from the ProviderInterfaces: their lists start as soon as those arrive.
-  const identities = mgmt
-    .list('k0rdent.mirantis.com/v1beta1', 'ProviderInterface')
-    .then(async (providerInterfaces) => {
-      const entries = identityEntries(providerInterfaces);
-      const scopes = await resolveScopes(mgmt, entries);
-      // Identities come from one list per kind, not one get per Credential.
-      return { entries, scopes, listed: await listIdentities(mgmt, entries) };
-    });
+  const identities = (
+    options.keptProviderInterfaces
+      ? providerEntries(mgmt, false)
+      : mgmt.list('k0rdent.mirantis.com/v1beta1', 'ProviderInterface').then(identityEntries)
+  ).then(async (entries) => {
+    const scopes = await resolveScopes(mgmt, entries);
+    // Identities come from one list per kind, not one get per Credential.
+    return { entries, scopes, listed: await listIdentities(mgmt, entries) };
+  });
   const [{ entries, scopes, listed }, regionObjects, credentialObjects, accessManagements] =
     await Promise.all([
       identities,

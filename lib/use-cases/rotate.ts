@@ -83,7 +83,7 @@ export async function rotate(
   // Manager reads and the management writes: each secret's run then reads only its own Secrets.
   if (secrets.length > 0) {
     deps = { ...deps, mgmt: listingFromCache(deps.mgmt) };
-    const graph = loadGraph(deps.mgmt, deps.systemNamespace);
+    const graph = loadGraph(deps.mgmt, deps.systemNamespace, { keptProviderInterfaces: true });
     graph.catch(() => {}); // a failed read fails the secrets that need it, when they ask
     deps = { ...deps, graph: () => graph };
   }
@@ -122,11 +122,18 @@ export async function rotate(
  * converged by the audit path it triggers, which lists consistently.
  */
 function listingFromCache(cluster: Cluster): Cluster {
-  return {
-    ...cluster,
-    list: (apiVersion, kind, options) => cluster.list(apiVersion, kind, { ...options, cached: true }),
-  };
+  let wrapped = cacheListing.get(cluster);
+  if (!wrapped) {
+    const list: Cluster['list'] = (apiVersion, kind, options) =>
+      cluster.list(apiVersion, kind, { ...options, cached: true });
+    wrapped = { ...cluster, list };
+    cacheListing.set(cluster, wrapped);
+  }
+  return wrapped;
 }
+
+/** One wrapper per client, so what is kept per client (its ProviderInterfaces) lasts between invocations. */
+const cacheListing = new WeakMap<Cluster, Cluster>();
 
 /** What DescribeSecret says of a secret: its AWSCURRENT version. */
 type SourceVersion = Awaited<ReturnType<SecretSource['currentVersion']>>;

@@ -21,14 +21,17 @@ import { type CredentialClosure, unitError } from './closure.js';
 export const PROVIDER_INTERFACES_TTL_MS = 60_000;
 const kept = new WeakMap<Cluster, { at: number; entries: Promise<IdentityEntry[]> }>();
 
-/** The target's ProviderInterface entries, kept per client for PROVIDER_INTERFACES_TTL_MS. */
-function providerEntries(cluster: Cluster): Promise<IdentityEntry[]> {
+/**
+ * A cluster's ProviderInterface entries, kept per client for PROVIDER_INTERFACES_TTL_MS. In a target
+ * without kcm nothing is listed; a management cluster without it is an error (`absentIsEmpty` false).
+ */
+export function providerEntries(cluster: Cluster, absentIsEmpty = true): Promise<IdentityEntry[]> {
   const hit = kept.get(cluster);
   if (hit && Date.now() - hit.at < PROVIDER_INTERFACES_TTL_MS) return hit.entries;
   const entries = cluster
     .list(apiVersionOf('k0rdent.mirantis.com', 'v1beta1'), 'ProviderInterface')
     .catch((error: unknown) => {
-      if (error instanceof NotServed) return []; // no kcm there: nothing is listed
+      if (absentIsEmpty && error instanceof NotServed) return [];
       throw error;
     })
     .then(identityEntries);

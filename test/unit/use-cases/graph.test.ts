@@ -109,6 +109,29 @@ describe('loadGraph', () => {
     ).toEqual(['AWSClusterStaticIdentity /aws', `Secret ${SYSTEM}/aws`]);
   });
 
+  it('keeps the ProviderInterfaces between loads when asked (a rotation), and lists them every time otherwise', async () => {
+    // Prepare: a cluster that counts its ProviderInterface lists
+    const cluster = fakeCluster(BASELINE);
+    const list = cluster.list.bind(cluster);
+    let listed = 0;
+    cluster.list = (apiVersion, kind, options) => {
+      if (kind === 'ProviderInterface') listed += 1;
+      return list(apiVersion, kind, options);
+    };
+
+    // Act
+    await loadGraph(cluster, SYSTEM, { keptProviderInterfaces: true });
+    const kept = await loadGraph(cluster, SYSTEM, { keptProviderInterfaces: true });
+    const afterKept = listed;
+    await loadGraph(cluster, SYSTEM);
+    await loadGraph(cluster, SYSTEM);
+
+    // Assess
+    expect(afterKept).toBe(1);
+    expect(listed).toBe(3);
+    expect(kept.closures[0]?.problems).toEqual([]);
+  });
+
   it.each<[string, KubeObject[], Record<string, Error>, string, boolean]>([
     [
       'a listed kind the cluster does not serve',
