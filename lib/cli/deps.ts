@@ -42,6 +42,8 @@ export function cliDeps(
   return {
     source: rememberingSource(secretsManagerSource(new SecretsManagerClient({})), io.seen),
     mgmt: kubernetesCluster('mgmt', kc),
+    // An operator acts on what they just changed: every list is consistent.
+    consistentLists: true,
     connector: kubeconfigConnector(policies.regions),
     bindingPolicy: policies.bindingPolicy,
     log: stderrLog(io.stderr, command.verbose, io.seen),

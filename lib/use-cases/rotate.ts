@@ -44,6 +44,11 @@ export interface RotateDeps extends DistributeDeps {
   secretConcurrency?: number;
   /** Where `Credential Propagated` goes once a version is everywhere (lib/use-cases/propagation.ts). */
   events?: EventPublisher;
+  /**
+   * List the management cluster consistently instead of from the watch cache: an operator's replay or
+   * resync follows a change they just made. Functions leave it unset (docs/triggers.md).
+   */
+  consistentLists?: boolean;
 }
 
 /** One Secrets Manager secret's rotation: its bindings, then the regions they reach. */
@@ -82,8 +87,10 @@ export async function rotate(
   // One read of the k0rdent graph for the whole batch, started at once so that it overlaps the Secrets
   // Manager reads and the management writes: each secret's run then reads only its own Secrets.
   if (secrets.length > 0) {
-    deps = { ...deps, mgmt: listingFromCache(deps.mgmt) };
-    const graph = loadGraph(deps.mgmt, deps.systemNamespace, { keptProviderInterfaces: true });
+    if (!deps.consistentLists) deps = { ...deps, mgmt: listingFromCache(deps.mgmt) };
+    const graph = loadGraph(deps.mgmt, deps.systemNamespace, {
+      keptProviderInterfaces: !deps.consistentLists,
+    });
     graph.catch(() => {}); // a failed read fails the secrets that need it, when they ask
     deps = { ...deps, graph: () => graph };
   }

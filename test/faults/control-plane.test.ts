@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/rotation/handler.js';
 import { kubernetesCluster } from '../../lib/adapters/kubernetes.js';
-import { labelUpdated, sqsBatch, testRuntime } from '../helpers/k0rdent.js';
+import { labelUpdated, settledLists, sqsBatch, testRuntime } from '../helpers/k0rdent.js';
 import { lambdaContext } from '../helpers/lambda.js';
 import { kubeConfigFor, testbed } from '../helpers/testbed-clients.js';
 import { killApiserver, restartApiserver, restartEtcd } from '../testbed/control.js';
@@ -25,7 +25,9 @@ const handler = createHandler({
   ...runtime,
   deps: async () => ({
     ...deps,
-    mgmt: hookedCluster(kubernetesCluster('mgmt', kubeConfigFor('mgmt', 'relay')), (c, n) => hook(c, n)),
+    mgmt: hookedCluster(settledLists(kubernetesCluster('mgmt', kubeConfigFor('mgmt', 'relay'))), (c, n) =>
+      hook(c, n),
+    ),
   }),
 });
 
