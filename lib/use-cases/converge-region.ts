@@ -107,8 +107,7 @@ export async function readTarget(
 
 /**
  * Converges one target (a Region, or the management cluster for AccessManagement's copies) to the
- * management graph: reads it (unless the caller did, see readTarget), plans, writes in order, guarded
- * (see execute).
+ * management graph from what it holds (readTarget): plans, writes in order, guarded (see execute).
  */
 export async function convergeRegion(
   deps: DistributeDeps,
@@ -119,11 +118,11 @@ export async function convergeRegion(
   extraNamespaces: string[] | undefined,
   /** Keys of the only objects to converge; undefined converges every object of the region. */
   only: Set<string> | undefined,
-  /** What the target holds, when the caller started reading it (alongside its own reads). */
-  state?: Promise<TargetState>,
+  /** What the target holds (readTarget), read by the caller alongside its own reads or in its turn. */
+  state: Promise<TargetState>,
 ): Promise<RegionResult> {
   const management = region === MANAGEMENT_TARGET;
-  const { cluster, existing } = await (state ?? readTarget(deps, graph, region, only));
+  const { cluster, existing } = await state;
   const closures = graph.closures.filter((c) => c.target === region);
   const now = deps.now();
   const desired = desiredCopies(closures, now, only, management);

@@ -87,10 +87,16 @@ export async function distribute(
     return { targets, cleanUp, inTargets, focus, only };
   };
   const early = scope(changes);
-  // Each target opens (its kubeconfig read) and reads what it holds while the changed Secrets are
-  // read (or still being written); its region's run reports a failure.
+  // Each target's client opens (its kubeconfig read) while the changed Secrets are read; its region's
+  // run reports a failure.
+  const opened = new Map([...early.targets].map((t) => [t, openTarget(deps, graph, t)]));
+  for (const opening of opened.values()) opening.catch(() => {});
+  // While the caller still writes (a rotation: a few targets), each target also reads what it holds;
+  // otherwise each reads in its turn, at most `concurrency` at once.
   const held = new Map(
-    [...early.targets].map((t) => [t, readTarget(deps, graph, t, early.only, openTarget(deps, graph, t))]),
+    options.written
+      ? [...early.targets].map((t) => [t, readTarget(deps, graph, t, early.only, opened.get(t))])
+      : [],
   );
   for (const reading of held.values()) reading.catch(() => {});
   const written = options.written ? await options.written : undefined;
@@ -106,7 +112,7 @@ export async function distribute(
       options.dryRun ?? false,
       cleanUp ? extraNamespaces : undefined,
       only,
-      held.get(region),
+      held.get(region) ?? readTarget(deps, graph, region, only, opened.get(region)),
     ),
   );
   const regions = results.map((settled, index): RegionResult => {
